@@ -1,0 +1,57 @@
+import type { MiddlewareHandler } from "hono";
+import type { Env } from "../env";
+import type { HonoEnv } from "../http/app";
+import { GatewayError } from "../http/errors";
+import type { Scope } from "./keys";
+import { hashKey } from "./keys";
+import { lookupKey } from "./lookup";
+
+/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+export function presentedKey(headers: Headers): string | null {
+  const auth = headers.get("authorization");
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1]! : null;
+  }
+  return headers.get("x-api-key")?.trim() || null;
+}
+
+const REASON_MESSAGE = {
+  unknown: "invalid API key",
+  revoked: "this API key has been revoked",
+  expired: "this API key has expired",
+} as const;
+
+/**
+ * Authenticates the request and requires `scope`. With `allowAdmin`, the operator's ADMIN_TOKEN is accepted
+ * too and the team comes from the `team` query parameter.
+ */
+export function requireKey(scope: Scope, opts: { allowAdmin?: boolean } = {}): MiddlewareHandler<HonoEnv> {
+  if (!["inference", "usage:read"].includes(scope)) throw new Error(`unknown scope ${scope}`);
+  return async (c, next) => {
+    const token = presentedKey(c.req.raw.headers);
+    if (!token) throw new GatewayError("unauthorized", "missing API key: send Authorization: Bearer <key> or x-api-key");
+    if (opts.allowAdmin && (await isAdminToken(c.env, token))) {
+      const team = c.req.query("team");
+      if (!team) throw new GatewayError("bad_request", "the admin token needs a team query parameter", { details: { param: "team" } });
+      c.set("caller", { key: null, team });
+      return next();
+    }
+    const check = await lookupKey(c.env, token);
+    if (!check.ok) throw new GatewayError("unauthorized", REASON_MESSAGE[check.reason]);
+    if (!check.record.scopes.includes(scope)) {
+      throw new GatewayError("forbidden", `this API key lacks the ${scope} scope`);
+    }
+    c.set("caller", { key: check.record, team: check.record.team });
+    return next();
+  };
+}
+
+/** Compares the token with ADMIN_TOKEN in constant time (over their hashes, so lengths never leak). */
+async function isAdminToken(env: Env, token: string): Promise<boolean> {
+  const admin = env.ADMIN_TOKEN;
+  if (typeof admin !== "string" || admin.length < 16) return false;
+  const [a, b] = await Promise.all([hashKey(token), hashKey(admin)]);
+  const enc = new TextEncoder();
+  return crypto.subtle.timingSafeEqual(enc.encode(a), enc.encode(b));
+}

@@ -1,0 +1,60 @@
+/** Wire formats a provider can speak. */
+export type WireFormat = "openai" | "anthropic" | "gemini";
+
+/**
+ * Prices in US dollars per token (per request for `request`), as decimal strings,
+ * exactly as OpenRouter publishes them. A price the entry does not list falls back:
+ * input_cache_read / input_cache_write → prompt, internal_reasoning → completion, request → 0.
+ */
+export interface ModelPricing {
+  prompt: string;
+  completion: string;
+  input_cache_read?: string;
+  input_cache_write?: string;
+  internal_reasoning?: string;
+  request?: string;
+}
+
+export interface ModelCapabilities {
+  tools: boolean;
+  vision: boolean;
+  json_mode: boolean;
+  reasoning: boolean;
+}
+
+export interface DataPolicy {
+  /** The provider may train on prompts sent through the API. */
+  training: boolean;
+  /** Days prompts are retained (abuse monitoring etc.); null when unknown. */
+  retention_days: number | null;
+  /** Zero data retention is available / in force for this endpoint. */
+  zdr: boolean;
+  /** Regions the endpoint processes data in, e.g. ["us"], ["eu"]. Empty: unspecified. */
+  regions: string[];
+}
+
+export interface ProviderInfo {
+  id: string;
+  name: string;
+  format: WireFormat;
+  /** The provider's default base URL, as its own SDK means it. */
+  default_base_url: string;
+  data_policy: DataPolicy;
+  /** Public page the catalog's prices were read from. */
+  price_page: string;
+}
+
+export interface CatalogModel {
+  /** `provider/model`, as OpenRouter names it, e.g. "openai/gpt-4o-mini". */
+  id: string;
+  provider: string;
+  /** The model name sent upstream. */
+  upstream_id: string;
+  name: string;
+  context_length: number;
+  max_output: number;
+  pricing: ModelPricing;
+  capabilities: ModelCapabilities;
+  /** ISO date the prices were taken from the provider's public price page. */
+  prices_as_of: string;
+}

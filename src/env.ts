@@ -1,0 +1,15 @@
+import type { Ledger } from "./ledger/ledger-do";
+
+/** Bindings, vars and secrets of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
+export interface Env {
+  DB: D1Database;
+  KV: KVNamespace;
+  LEDGER: DurableObjectNamespace<Ledger>;
+  MOCK_PROVIDER?: string;
+  KEY_CACHE_TTL_SECONDS?: string;
+  MAX_BODY_BYTES?: string;
+  /** Operator token that may read any team's usage. */
+  ADMIN_TOKEN?: string;
+  /** `<PROVIDER>_API_KEY` secrets and `<PROVIDER>_BASE_URL` vars, plus custom providers' secrets. */
+  [name: string]: unknown;
+}

@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import type { KeyRecord } from "../auth/keys";
+import type { Env } from "../env";
+import { GatewayError, errorResponse } from "./errors";
+
+export interface Caller {
+  /** The calling key, or null for the operator's admin token. */
+  key: KeyRecord | null;
+  team: string;
+}
+
+export type HonoEnv = {
+  Bindings: Env;
+  Variables: { requestId: string; caller: Caller };
+};
+
+declare module "hono" {
+  interface ContextVariableMap {
+    requestId: string;
+    caller: Caller;
+  }
+}
+
+export function newRequestId(): string {
+  return `gen-${Math.floor(Date.now() / 1000)}-${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+}
+
+/** Paths the gateway serves, with their methods: anything else on them is 405, not 404. */
+const ROUTES: Record<string, string[]> = {
+  "/v1/chat/completions": ["POST"],
+  "/v1/messages": ["POST"],
+  "/v1/models": ["GET"],
+  "/v1/usage": ["GET"],
+  "/v1/usage/export": ["GET"],
+  "/v1/generation": ["GET"],
+  "/v1/key": ["GET"],
+};
+
+/** The one app factory: request ids, JSON errors for everything, 404 and 405 that say so. */
+export function newApp(): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+  app.use(async (c, next) => {
+    const id = newRequestId();
+    c.set("requestId", id);
+    await next();
+    c.res.headers.set("x-request-id", id);
+  });
+  app.onError((err, c) => {
+    const id = c.get("requestId") ?? newRequestId();
+    if (err instanceof GatewayError) return errorResponse(err, id);
+    console.error(JSON.stringify({ msg: "unhandled error", request_id: id, error: String(err), stack: (err as Error).stack }));
+    return errorResponse(new GatewayError("internal", "internal error; see the gateway's logs for this request id"), id);
+  });
+  app.notFound((c) => {
+    const id = c.get("requestId") ?? newRequestId();
+    const allowed = ROUTES[c.req.path];
+    if (allowed) {
+      return errorResponse(
+        new GatewayError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`, {
+          headers: { allow: allowed.join(", ") },
+        }),
+        id,
+      );
+    }
+    return errorResponse(new GatewayError("not_found", `no route for ${c.req.method} ${c.req.path}`), id);
+  });
+  return app;
+}

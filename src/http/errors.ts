@@ -1,0 +1,84 @@
+/**
+ * The one error type of the gateway. Every failure that reaches a client is a GatewayError,
+ * rendered as `{"error": {"code", "message", "type", "request_id"}}` with the status its code maps to.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_json: 400,
+  unsupported_parameter: 400,
+  context_length_exceeded: 400,
+  content_policy: 400,
+  unauthorized: 401,
+  insufficient_budget: 402,
+  forbidden: 403,
+  policy_denied: 403,
+  not_found: 404,
+  model_not_found: 404,
+  no_route: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  upstream_error: 502,
+  upstream_unreachable: 502,
+  unavailable: 503,
+  upstream_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** OpenAI-style `type` for each status class, so SDKs map errors to their own classes. */
+function errorType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 402) return "insufficient_quota";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 408 || status === 504) return "timeout_error";
+  if (status === 413) return "request_too_large";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "api_error";
+  return "invalid_request_error";
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { status?: number; headers?: Record<string, string>; details?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.code = code;
+    this.status = opts.status ?? ERROR_STATUS[code];
+    this.headers = opts.headers ?? {};
+    this.details = opts.details;
+  }
+
+  get type(): string {
+    return errorType(this.status);
+  }
+
+  toBody(requestId: string): { error: Record<string, unknown> } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        type: this.type,
+        request_id: requestId,
+        ...(this.details ?? {}),
+      },
+    };
+  }
+}
+
+export function errorResponse(err: GatewayError, requestId: string): Response {
+  return new Response(JSON.stringify(err.toBody(requestId)), {
+    status: err.status,
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...err.headers },
+  });
+}

@@ -1,0 +1,153 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import type { Env } from "../env";
+import { formatUsd } from "../ledger/cost";
+import { USAGE_GROUPS, type UsageEvent, type UsageGroupRow, type UsageTotalsRow } from "../ledger/event";
+import type { HonoEnv } from "./app";
+import { parseWith } from "./body";
+import { GatewayError } from "./errors";
+
+function ledger(env: Env, team: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(team));
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$/;
+
+const UsageParams = z.object({
+  from: z.string().regex(new RegExp(`${DAY.source}|${INSTANT.source}`), "expected YYYY-MM-DD or an ISO date-time").optional(),
+  to: z.string().regex(new RegExp(`${DAY.source}|${INSTANT.source}`), "expected YYYY-MM-DD or an ISO date-time").optional(),
+  group_by: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const groups = (s ?? "").split(",").map((g) => g.trim()).filter(Boolean);
+      for (const g of groups) {
+        if (!(USAGE_GROUPS as readonly string[]).includes(g)) {
+          ctx.addIssue({ code: "custom", message: `unknown group ${g}; use ${USAGE_GROUPS.join(", ")}` });
+          return z.NEVER;
+        }
+      }
+      return [...new Set(groups)] as (typeof USAGE_GROUPS)[number][];
+    }),
+  key_id: z.string().optional(),
+  user: z.string().optional(),
+  model: z.string().optional(),
+  provider: z.string().optional(),
+  team: z.string().optional(),
+});
+
+/** An hour bucket "YYYY-MM-DDTHH" for a bound: a day covers its first (from) or last (to) hour. */
+function hourBound(v: string, edge: "from" | "to"): string {
+  if (DAY.test(v)) return `${v}T${edge === "from" ? "00" : "23"}`;
+  const ms = Date.parse(/[Zz]|[+-]\d{2}:\d{2}$/.test(v) ? v : `${v}${v.length === 13 ? ":00" : ""}Z`);
+  if (Number.isNaN(ms)) throw new GatewayError("bad_request", `${edge}: not a valid date-time`, { details: { param: edge } });
+  return new Date(ms).toISOString().slice(0, 13);
+}
+
+function totalsOut(t: UsageTotalsRow) {
+  const sub = BigInt(t.cost_subunits);
+  return {
+    requests: t.requests,
+    prompt_tokens: t.prompt_tokens,
+    completion_tokens: t.completion_tokens,
+    cached_tokens: t.cached_tokens,
+    cache_write_tokens: t.cache_write_tokens,
+    reasoning_tokens: t.reasoning_tokens,
+    cost: Number(formatUsd(sub)),
+    cost_exact: formatUsd(sub),
+  };
+}
+
+/** GET /v1/usage: the team's spend over [from, to] (UTC, hourly resolution), grouped as asked. */
+export async function usage(c: Context<HonoEnv>): Promise<Response> {
+  const p = parseWith(UsageParams, c.req.query());
+  const caller = c.get("caller");
+  const now = new Date();
+  const to = p.to ?? now.toISOString().slice(0, 10);
+  const from = p.from ?? new Date(now.getTime() - 29 * 86_400_000).toISOString().slice(0, 10);
+  const fromHour = hourBound(from, "from");
+  const toHour = hourBound(to, "to");
+  if (fromHour > toHour) throw new GatewayError("bad_request", "from is after to", { details: { param: "from" } });
+  const r = await ledger(c.env, caller.team).usage({
+    from_hour: fromHour,
+    to_hour: toHour,
+    group_by: p.group_by,
+    key_id: p.key_id,
+    user: p.user,
+    model: p.model,
+    provider: p.provider,
+  });
+  return c.json({
+    team: caller.team,
+    from,
+    to,
+    group_by: p.group_by,
+    totals: totalsOut(r.totals),
+    groups: r.groups.map((g: UsageGroupRow) => {
+      const { requests: _r, prompt_tokens: _p, completion_tokens: _c, cached_tokens: _ca, cache_write_tokens: _cw, reasoning_tokens: _re, cost_subunits: _s, ...keys } = g;
+      return { ...keys, ...totalsOut(g) };
+    }),
+  });
+}
+
+export function generationOut(e: UsageEvent & { answered: boolean }, team: string) {
+  const cost = BigInt(e.cost);
+  return {
+    id: e.id,
+    team,
+    key_id: e.key_id,
+    user: e.user,
+    model: e.model,
+    model_requested: e.model_requested,
+    provider: e.provider,
+    status: e.status,
+    streamed: e.streamed,
+    cancelled: e.cancelled,
+    estimated: e.estimated,
+    prompt_tokens: e.prompt_tokens,
+    completion_tokens: e.completion_tokens,
+    cached_tokens: e.cached_tokens,
+    cache_write_tokens: e.cache_write_tokens,
+    reasoning_tokens: e.reasoning_tokens,
+    cost: Number(formatUsd(cost)),
+    cost_exact: formatUsd(cost),
+    latency_ms: e.latency_ms,
+    ttfb_ms: e.ttfb_ms,
+    created_at: new Date(e.created_at).toISOString(),
+    attempts: e.attempts,
+  };
+}
+
+/** GET /v1/generation?id=: one request's record, attempts included. */
+export async function generation(c: Context<HonoEnv>): Promise<Response> {
+  const id = c.req.query("id");
+  if (!id) throw new GatewayError("bad_request", "id is required", { details: { param: "id" } });
+  const caller = c.get("caller");
+  const e = await ledger(c.env, caller.team).generation(id);
+  if (!e) throw new GatewayError("not_found", `no generation ${id} for team ${caller.team}`);
+  return c.json({ data: generationOut(e, caller.team) });
+}
+
+/** GET /v1/key: the calling key, its scopes and its spend. */
+export async function keyInfo(c: Context<HonoEnv>): Promise<Response> {
+  const caller = c.get("caller");
+  const key = caller.key!;
+  const spend = await ledger(c.env, caller.team).keySpend(key.id);
+  const t = totalsOut(spend);
+  return c.json({
+    data: {
+      key_id: key.id,
+      label: key.name,
+      team: key.team,
+      scopes: key.scopes,
+      expires_at: key.expires_at === null ? null : new Date(key.expires_at).toISOString(),
+      usage: t.cost,
+      usage_exact: t.cost_exact,
+      requests: t.requests,
+      limit: null,
+      limit_remaining: null,
+    },
+  });
+}
+

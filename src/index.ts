@@ -1,0 +1,15 @@
+import { requireKey } from "./auth/middleware";
+import { newApp } from "./http/app";
+import { chatCompletions } from "./http/chat";
+import { generation, keyInfo, usage } from "./http/usage";
+
+export { Ledger } from "./ledger/ledger-do";
+
+const app = newApp();
+
+app.post("/v1/chat/completions", requireKey("inference"), chatCompletions);
+app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
+app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);
+app.get("/v1/key", requireKey("inference"), keyInfo);
+
+export default app;

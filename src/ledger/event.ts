@@ -1,0 +1,83 @@
+import type { TokenCounts } from "./cost";
+
+/** One upstream try of a request. Failed attempts are recorded, never billed. */
+export interface Attempt {
+  provider: string;
+  model: string;
+  /** HTTP status from the provider, or 0 when none arrived (refused, reset, timed out). */
+  status: number;
+  ok: boolean;
+  error?: string;
+  latency_ms: number;
+}
+
+/**
+ * - ok: the provider answered in full
+ * - cut: the stream died or stalled after the answer began (billed for what was produced)
+ * - cancelled: the client went away (billed for what was produced)
+ * - error: no provider answered (not billed, not counted in /v1/usage)
+ */
+export type UsageStatus = "ok" | "cut" | "cancelled" | "error";
+
+/** What the ledger keeps for every request that reached a provider. */
+export interface UsageEvent extends TokenCounts {
+  id: string;
+  team: string;
+  key_id: string;
+  user: string | null;
+  model_requested: string;
+  /** The catalog entry that served the request (the one asked for, unless a fallback answered). */
+  model: string;
+  provider: string;
+  status: UsageStatus;
+  streamed: boolean;
+  cancelled: boolean;
+  estimated: boolean;
+  /** Integer picodollars. */
+  cost: number;
+  ttfb_ms: number | null;
+  latency_ms: number;
+  /** Epoch ms when the request arrived. */
+  created_at: number;
+  attempts: Attempt[];
+}
+
+export const USAGE_GROUPS = ["day", "hour", "model", "provider", "key", "user"] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+export interface UsageQuery {
+  /** Inclusive hour bucket "YYYY-MM-DDTHH". */
+  from_hour: string;
+  /** Inclusive hour bucket "YYYY-MM-DDTHH". */
+  to_hour: string;
+  group_by: UsageGroup[];
+  key_id?: string;
+  user?: string;
+  model?: string;
+  provider?: string;
+}
+
+/** Token totals plus cost as an exact decimal-string of picodollars (SQLite int64 read as text). */
+export interface UsageTotalsRow {
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost_subunits: string;
+}
+
+export interface UsageGroupRow extends UsageTotalsRow {
+  day?: string;
+  hour?: string;
+  model?: string;
+  provider?: string;
+  key?: string;
+  user?: string | null;
+}
+
+/** "2026-11-26T03" for an epoch-ms instant, UTC. */
+export function hourBucket(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 13);
+}

@@ -1,0 +1,54 @@
+import type { Env } from "../env";
+import { mockAdapter } from "./mock";
+import { openAICompatible } from "./openai-compatible";
+import type { ProviderAdapter, ResolvedProvider } from "./types";
+
+const ADAPTERS: ProviderAdapter[] = [
+  openAICompatible("openai", "https://api.openai.com/v1"),
+  openAICompatible("groq", "https://api.groq.com/openai/v1"),
+  openAICompatible("mistral", "https://api.mistral.ai/v1"),
+  openAICompatible("deepseek", "https://api.deepseek.com/v1"),
+  openAICompatible("xai", "https://api.x.ai/v1"),
+  openAICompatible("together", "https://api.together.xyz/v1"),
+  openAICompatible("fireworks", "https://api.fireworks.ai/inference/v1"),
+  openAICompatible("openrouter", "https://openrouter.ai/api/v1"),
+  mockAdapter,
+];
+
+const byId = new Map(ADAPTERS.map((a) => [a.id, a]));
+
+export function adapterFor(providerId: string): ProviderAdapter | undefined {
+  return byId.get(providerId);
+}
+
+export function registerAdapter(adapter: ProviderAdapter): void {
+  byId.set(adapter.id, adapter);
+}
+
+function envString(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+export function mockEnabled(env: Env): boolean {
+  const v = envString(env, "MOCK_PROVIDER");
+  return v === "on" || v === "true" || v === "1";
+}
+
+/**
+ * The adapter with its key and base URL, or the reason it cannot be used. A provider is usable when its key
+ * is set or its base URL is overridden (a local proxy or test double may need no key).
+ */
+export function resolveProvider(env: Env, providerId: string): ResolvedProvider | { unavailable: string } {
+  const adapter = byId.get(providerId);
+  if (!adapter) return { unavailable: `no adapter for provider ${providerId}` };
+  if (adapter === mockAdapter) {
+    return mockEnabled(env)
+      ? { adapter, baseUrl: adapter.defaultBaseUrl, apiKey: undefined }
+      : { unavailable: "the mock provider is off (MOCK_PROVIDER)" };
+  }
+  const apiKey = envString(env, adapter.keyVar);
+  const baseOverride = envString(env, adapter.baseUrlVar);
+  if (!apiKey && !baseOverride) return { unavailable: `provider ${providerId} is not configured (${adapter.keyVar} unset)` };
+  return { adapter, baseUrl: baseOverride ?? adapter.defaultBaseUrl, apiKey };
+}

@@ -1,0 +1,29 @@
+import type { WireFormat } from "../catalog/types";
+
+/**
+ * A provider family, written mostly as data: where its API lives, how it authenticates and which wire
+ * format it speaks. Translation between formats lives in streaming/ and providers/translate*.
+ */
+export interface ProviderAdapter {
+  id: string;
+  format: WireFormat;
+  /** Secret holding the API key, e.g. OPENAI_API_KEY. */
+  keyVar: string;
+  /** Var overriding the base URL, e.g. OPENAI_BASE_URL. */
+  baseUrlVar: string;
+  defaultBaseUrl: string;
+  /** The URL of a chat call, given the base URL as the provider's own SDK means it. */
+  chatUrl(baseUrl: string, upstreamModel: string, stream: boolean): string;
+  authHeaders(apiKey: string): Record<string, string>;
+  /** Extra headers every call carries (e.g. anthropic-version). */
+  staticHeaders?: Record<string, string>;
+  /** An in-process upstream (the offline mock); otherwise the global fetch. */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+/** An adapter with its configuration read from the environment. */
+export interface ResolvedProvider {
+  adapter: ProviderAdapter;
+  baseUrl: string;
+  apiKey: string | undefined;
+}

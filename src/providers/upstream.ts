@@ -1,0 +1,59 @@
+import type { ResolvedProvider } from "./types";
+
+/** Why an attempt at one provider failed, and whether another try (here or elsewhere) could succeed. */
+export class AttemptError extends Error {
+  constructor(
+    /** The provider's HTTP status, or 0 when none arrived. */
+    readonly status: number,
+    message: string,
+    readonly kind: "unreachable" | "timeout" | "http" | "cancelled",
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface UpstreamCall {
+  provider: ResolvedProvider;
+  upstreamModel: string;
+  stream: boolean;
+  body: string;
+  signal: AbortSignal;
+}
+
+/** Sends one chat call to a provider; resolves with its response headers, whatever the status. */
+export async function sendUpstream(call: UpstreamCall): Promise<Response> {
+  const { adapter, baseUrl, apiKey } = call.provider;
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: call.stream ? "text/event-stream" : "application/json",
+    ...adapter.staticHeaders,
+    ...(apiKey ? adapter.authHeaders(apiKey) : {}),
+  };
+  const url = adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);
+  const init: RequestInit = { method: "POST", headers, body: call.body, signal: call.signal };
+  return adapter.fetch ? adapter.fetch(new Request(url, init)) : fetch(url, init);
+}
+
+/** The provider's own error message from an error body, whatever its format. */
+export function upstreamErrorMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof j.error === "string") return j.error;
+    if (j.error && typeof j.error.message === "string") return j.error.message;
+    if (typeof j.message === "string") return j.message;
+  } catch {
+    // not JSON: fall through to the text
+  }
+  return text.slice(0, 500).trim() || "no error message";
+}
+
+/** Retry-After (seconds or HTTP date) in ms. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const v = headers.get("retry-after");
+  if (!v) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

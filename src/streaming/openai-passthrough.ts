@@ -1,0 +1,148 @@
+import { concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
+
+/** How a streamed answer ended. */
+export type StreamEnd =
+  | "done" // [DONE] or a clean end after a finish_reason
+  | "cut" // upstream ended or failed before the answer finished
+  | "idle" // upstream went silent past the idle timeout
+  | "client_gone"; // the client disconnected
+
+export interface PassthroughResult {
+  end: StreamEnd;
+  /** The upstream's final usage chunk, parsed, if it sent one. */
+  usageChunk: Record<string, unknown> | null;
+  /** Data events forwarded: one per delta, a proxy for tokens when no usage came. */
+  dataEvents: number;
+  /** Malformed events dropped. */
+  dropped: number;
+  error?: string;
+}
+
+export interface PassthroughOptions {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes of the final usage chunk to send the client, given the upstream's (or null: none came). */
+  usageEvent(usageChunk: Record<string, unknown> | null, estimatedCompletion: number): Uint8Array;
+  /** Bytes of the in-band error event that ends a stream that did not finish. */
+  errorEvent(message: string, code: number): Uint8Array;
+  /** Abort the upstream call (client gone or idle). */
+  abortUpstream(reason: string): void;
+  idleMs: number;
+  onFirstChunk?: () => void;
+}
+
+const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
+
+/**
+ * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
+ * noting the few events that matter: the usage chunk (replaced by one that carries `cost`), finish reasons
+ * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded.
+ */
+export async function pumpOpenAIStream(o: PassthroughOptions): Promise<PassthroughResult> {
+  const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, dropped: 0 };
+  let pending: Uint8Array | null = null;
+  let finished = false;
+  let sawFirstChunk = false;
+  let lastChunkAt = Date.now();
+  let idleFired = false;
+  let idleTimer: ReturnType<typeof setTimeout> | null = null;
+  const armIdle = (ms: number) => {
+    idleTimer = setTimeout(() => {
+      const quiet = Date.now() - lastChunkAt;
+      if (quiet >= o.idleMs) {
+        idleFired = true;
+        o.abortUpstream(`no data for ${o.idleMs} ms`);
+      } else armIdle(o.idleMs - quiet);
+    }, ms);
+  };
+  armIdle(o.idleMs);
+
+  const write = async (bytes: Uint8Array): Promise<boolean> => {
+    try {
+      await o.writer.write(bytes);
+      return true;
+    } catch {
+      result.end = "client_gone";
+      o.abortUpstream("client disconnected");
+      return false;
+    }
+  };
+  const finishWithUsage = async (): Promise<boolean> => {
+    finished = true;
+    return (await write(o.usageEvent(result.usageChunk, result.dataEvents))) && (await write(DONE_BYTES));
+  };
+
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await o.reader.read();
+      } catch (err) {
+        result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${String(err)}`;
+        if (result.end !== "client_gone") result.end = idleFired ? "idle" : "cut";
+        break;
+      }
+      if (chunk.done) {
+        // A last event without its blank line: honour a final [DONE], drop anything else incomplete.
+        if (pending && isDoneEvent(pending, 0, pending.length)) {
+          if (await finishWithUsage()) result.end = "done";
+          return result;
+        }
+        break;
+      }
+      if (!sawFirstChunk) {
+        sawFirstChunk = true;
+        o.onFirstChunk?.();
+      }
+      lastChunkAt = Date.now();
+      const buf: Uint8Array = pending ? concatBytes(pending, chunk.value) : chunk.value;
+      let pos = 0;
+      let forwardFrom = 0;
+      let end: number;
+      while ((end = eventEnd(buf, pos)) !== -1) {
+        const special = isDoneEvent(buf, pos, end)
+          ? "done"
+          : !isWellFormedEvent(buf, pos, end)
+            ? "garbage"
+            : hasUsageObject(buf, pos, end)
+              ? "usage"
+              : null;
+        if (special === null) {
+          result.dataEvents++;
+          if (hasFinishReason(buf, pos, end)) finished = true;
+          pos = end;
+          continue;
+        }
+        if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+        if (special === "garbage") result.dropped++;
+        else if (special === "usage") {
+          try {
+            result.usageChunk = dataJson(buf, pos, end) as Record<string, unknown>;
+          } catch {
+            result.dropped++;
+          }
+        } else {
+          if (!(await finishWithUsage())) return result;
+          result.end = "done";
+        }
+        pos = forwardFrom = end;
+      }
+      if (result.end === "done") break;
+      if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+      pending = pos < buf.length ? buf.slice(pos) : null;
+    }
+    if (result.end === "client_gone" || result.end === "done") return result;
+    if (finished && result.error === undefined) {
+      // Ended cleanly after its finish_reason but without [DONE]: finalise at once, with usage.
+      if (await finishWithUsage()) result.end = "done";
+      return result;
+    }
+    const message = result.error ?? "upstream stream ended before the answer finished";
+    result.error = message;
+    await write(o.errorEvent(message, result.end === "idle" ? 504 : 502));
+    return result;
+  } finally {
+    clearTimeout(idleTimer);
+    if (result.end !== "client_gone") await o.writer.close().catch(() => {});
+  }
+}

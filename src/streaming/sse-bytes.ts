@@ -1,0 +1,103 @@
+/**
+ * Byte-level helpers for SSE passthrough: find event boundaries and recognise the few events the gateway
+ * must act on, without decoding or parsing the events it only forwards.
+ */
+const LF = 10;
+const CR = 13;
+
+/** Index just past the blank line that ends the event starting at `from`, or -1 if the event is incomplete. */
+export function eventEnd(buf: Uint8Array, from: number): number {
+  let i = buf.indexOf(LF, from);
+  while (i !== -1) {
+    const next = buf[i + 1];
+    if (next === LF) return i + 2;
+    if (next === CR && buf[i + 2] === LF) return i + 3;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+/** Whether `buf[start, end)` contains `pattern` (ASCII bytes). */
+export function containsBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number): boolean {
+  return indexOfBytes(buf, pattern, start, end) !== -1;
+}
+
+export function indexOfBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number): number {
+  const first = pattern[0]!;
+  const last = end - pattern.length;
+  let i = buf.indexOf(first, start);
+  outer: while (i !== -1 && i <= last) {
+    for (let k = 1; k < pattern.length; k++) {
+      if (buf[i + k] !== pattern[k]) {
+        i = buf.indexOf(first, i + 1);
+        continue outer;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+const USAGE_KEY = new TextEncoder().encode(`"usage":`);
+const DONE = new TextEncoder().encode("[DONE]");
+const FINISH_KEY = new TextEncoder().encode(`"finish_reason":"`);
+const FINISH_KEY_SPACED = new TextEncoder().encode(`"finish_reason": "`);
+
+/** An OpenAI chunk whose `usage` is an object (not null): the final usage chunk. */
+export function hasUsageObject(buf: Uint8Array, start: number, end: number): boolean {
+  let i = indexOfBytes(buf, USAGE_KEY, start, end);
+  while (i !== -1) {
+    let j = i + USAGE_KEY.length;
+    while (buf[j] === 32) j++;
+    if (buf[j] === 0x7b /* { */) return true;
+    i = indexOfBytes(buf, USAGE_KEY, j, end);
+  }
+  return false;
+}
+
+/** `data: [DONE]` (any spacing). */
+export function isDoneEvent(buf: Uint8Array, start: number, end: number): boolean {
+  return end - start <= 24 && containsBytes(buf, DONE, start, end);
+}
+
+/** An OpenAI chunk carrying a non-null finish_reason. */
+export function hasFinishReason(buf: Uint8Array, start: number, end: number): boolean {
+  return containsBytes(buf, FINISH_KEY, start, end) || containsBytes(buf, FINISH_KEY_SPACED, start, end);
+}
+
+/**
+ * Whether an event is well-formed enough to forward: every line is an SSE field or comment, and a JSON
+ * `data:` payload at least opens and closes as an object. Garbage never reaches the client.
+ */
+export function isWellFormedEvent(buf: Uint8Array, start: number, end: number): boolean {
+  let e = end;
+  while (e > start && (buf[e - 1] === LF || buf[e - 1] === CR)) e--;
+  if (e === start) return true;
+  const c = buf[start];
+  // data:, event:, id:, retry:, or a ":" comment
+  if (c === 0x3a) return true;
+  if (c === 0x64 /* d */) {
+    let j = start + 5; // after "data:"
+    if (buf[start + 4] !== 0x3a) return false;
+    if (buf[j] === 32) j++;
+    const first = buf[j];
+    if (first === 0x7b /* { */) return buf[e - 1] === 0x7d /* } */;
+    return first === 0x5b /* [ */; // [DONE]
+  }
+  return c === 0x65 /* e */ || c === 0x69 /* i */ || c === 0x72 /* r */;
+}
+
+/** The JSON payload of a single-line `data:` event. */
+export function dataJson(buf: Uint8Array, start: number, end: number): unknown {
+  const text = new TextDecoder().decode(buf.subarray(start, end));
+  const line = text.split(/\r?\n/).find((l) => l.startsWith("data:"));
+  if (!line) return undefined;
+  return JSON.parse(line.slice(5).trim());
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
