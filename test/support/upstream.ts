@@ -1,0 +1,195 @@
+/**
+ * A scriptable provider for tests: a real HTTP server on 127.0.0.1 speaking OpenAI's wire format.
+ * A request picks its behaviour with a `[[key=value;...]]` directive anywhere in its last user message:
+ *
+ *   tag=NAME          groups requests for the log and for `fail_first`
+ *   reply=TEXT        the answer (default "Hello from upstream")
+ *   pt,ct,cached,cw,reasoning=N   usage the upstream reports (defaults 11, 7, 0, 0, 0)
+ *   status=N          answer with this HTTP status and an OpenAI error body
+ *   fail_first=N      with status: only the first N requests of the tag fail, the rest succeed
+ *   retry_after=S     Retry-After header on an error
+ *   error_message=T   error body message
+ *   reset=1           destroy the connection before any response
+ *   hang=1            accept and never answer
+ *   first_delay=MS    wait before the response headers
+ *   delay=MS          pause between stream chunks
+ *   cut_after=N       stream: destroy the connection after N content chunks
+ *   stall_after=N     stream: stop sending after N content chunks (connection left open)
+ *   garbage_at=N      stream: send a malformed event before content chunk N
+ *   no_usage=1        omit usage (stream and non-stream)
+ *   no_done=1         stream: end without [DONE]
+ *
+ * GET /__log?tag=NAME returns what the server received for the tag: [{ at, auth, body }].
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ReceivedRequest {
+  at: number;
+  path: string;
+  auth: string | null;
+  body: Record<string, unknown>;
+}
+
+export type Directives = Record<string, string>;
+
+export function directives(body: Record<string, unknown>): Directives {
+  const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
+  const texts = messages.map((m) =>
+    typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p as { text?: string }).text ?? "").join("") : "",
+  );
+  const m = /\[\[(.*?)\]\]/.exec(texts.join("\n"));
+  const out: Directives = {};
+  if (!m) return out;
+  for (const part of m[1]!.split(";")) {
+    const i = part.indexOf("=");
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+const num = (d: Directives, k: string, dflt: number) => (d[k] !== undefined ? Number(d[k]) : dflt);
+
+export function openAIUsage(d: Directives) {
+  const pt = num(d, "pt", 11);
+  const ct = num(d, "ct", 7);
+  return {
+    prompt_tokens: pt,
+    completion_tokens: ct,
+    total_tokens: pt + ct,
+    prompt_tokens_details: { cached_tokens: num(d, "cached", 0), ...(d.cw ? { cache_write_tokens: num(d, "cw", 0) } : {}) },
+    completion_tokens_details: { reasoning_tokens: num(d, "reasoning", 0) },
+  };
+}
+
+/** The deterministic SSE events the upstream streams for a request (content chunks first, then the tail). */
+export function openAIStreamEvents(body: Record<string, unknown>, d: Directives): { content: string[]; tail: string[] } {
+  const id = `chatcmpl-${d.tag ?? "x"}`;
+  const model = String(body.model);
+  const base = { id, object: "chat.completion.chunk", created: 1700000000, model };
+  const reply = d.reply ?? "Hello from upstream";
+  const pieces = reply.match(/\S+\s*|\s+/g) ?? [];
+  const content = [
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], usage: null })}\n\n`,
+    ...pieces.map((p) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }], usage: null })}\n\n`),
+  ];
+  const tail = [`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: null })}\n\n`];
+  const wantUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
+  if (wantUsage && !d.no_usage) tail.push(`data: ${JSON.stringify({ ...base, choices: [], usage: openAIUsage(d) })}\n\n`);
+  if (!d.no_done) tail.push("data: [DONE]\n\n");
+  return { content, tail };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FakeUpstream {
+  server: Server;
+  port: number;
+  log: ReceivedRequest[];
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives, n: number) => Promise<void>;
+
+async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives): Promise<void> {
+  if (!body.stream) {
+    const reply = d.reply ?? "Hello from upstream";
+    const out: Record<string, unknown> = {
+      id: `chatcmpl-${d.tag ?? "x"}`,
+      object: "chat.completion",
+      created: 1700000000,
+      model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content: reply }, finish_reason: "stop", logprobs: null }],
+    };
+    if (!d.no_usage) out.usage = openAIUsage(d);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(out));
+    return;
+  }
+  const { content, tail } = openAIStreamEvents(body, d);
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.flushHeaders();
+  const delay = num(d, "delay", 0);
+  for (let i = 0; i < content.length; i++) {
+    if (d.cut_after !== undefined && i >= Number(d.cut_after)) {
+      res.socket?.destroy();
+      return;
+    }
+    if (d.stall_after !== undefined && i >= Number(d.stall_after)) return; // left open, silent
+    if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
+    res.write(content[i]);
+    if (delay) await sleep(delay);
+  }
+  for (const t of tail) res.write(t);
+  res.end();
+}
+
+export async function startFakeUpstream(port = 0, handlers: Record<string, Handler> = {}): Promise<FakeUpstream> {
+  const log: ReceivedRequest[] = [];
+  const counts = new Map<string, number>();
+  const routes: Record<string, Handler> = { "/v1/chat/completions": openAIHandler, ...handlers };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method === "GET" && url.pathname === "/__log") {
+      const tag = url.searchParams.get("tag");
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(log.filter((r) => tag === null || (directives(r.body).tag ?? null) === tag)));
+      return;
+    }
+    let raw = "";
+    req.setEncoding("utf8");
+    req.on("data", (c) => (raw += c));
+    req.on("end", async () => {
+      let body: Record<string, unknown> = {};
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: "invalid JSON", type: "invalid_request_error" } }));
+        return;
+      }
+      const d = directives(body);
+      const tag = d.tag ?? "";
+      const n = (counts.get(tag) ?? 0) + 1;
+      counts.set(tag, n);
+      log.push({ at: Date.now(), path: url.pathname, auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? null, body });
+      try {
+        if (d.reset) {
+          req.socket.destroy();
+          return;
+        }
+        if (d.hang) return;
+        if (d.first_delay) await sleep(Number(d.first_delay));
+        const failing = d.status !== undefined && (d.fail_first === undefined || n <= Number(d.fail_first));
+        if (failing) {
+          const headers: Record<string, string> = { "content-type": "application/json" };
+          if (d.retry_after !== undefined) headers["retry-after"] = d.retry_after;
+          res.writeHead(Number(d.status), headers);
+          res.end(JSON.stringify({ error: { message: d.error_message ?? `injected ${d.status}`, type: "server_error", code: d.error_code ?? null } }));
+          return;
+        }
+        const handler = routes[url.pathname];
+        if (!handler) {
+          res.writeHead(404, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: { message: `no route ${url.pathname}` } }));
+          return;
+        }
+        await handler(req, res, body, d, n);
+      } catch (err) {
+        if (!res.headersSent) res.writeHead(500);
+        res.end(String(err));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    log,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -1,0 +1,33 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/** Unit and integration tests, inside workerd with real D1, KV and Durable Objects. */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => {
+      const upstream = `http://127.0.0.1:${inject("upstreamPort")}`;
+      return {
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+            MOCK_PROVIDER: "on",
+            KEY_CACHE_TTL_SECONDS: "1",
+            MAX_BODY_BYTES: "65536",
+            ADMIN_TOKEN: "test-admin-token-0123456789",
+            OPENAI_API_KEY: "sk-test-upstream",
+            OPENAI_BASE_URL: `${upstream}/v1`,
+            UPSTREAM_ORIGIN: upstream,
+          },
+        },
+      };
+    }),
+  ],
+  test: {
+    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    globalSetup: ["./test/support/global-setup.ts"],
+    setupFiles: ["./test/support/apply-migrations.ts"],
+    testTimeout: 30_000,
+  },
+});
