@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createKey, createTeam, listKeys, revokeKey } from "./commands/keys";
+import { seedDemo } from "./commands/seed";
 import { CliError, type Target } from "./wrangler";
 
 const USAGE = `switchyard — admin CLI for the Switchyard gateway (writes through wrangler)
@@ -57,6 +58,11 @@ const COMMANDS: Record<string, Command> = {
     const id = positionals[0] ?? "";
     await revokeKey(target, id);
     print(json ? JSON.stringify({ keyId: id, revoked: true }) : `revoked ${id}`);
+  },
+  // Used by `npm run dev` / `npm start`; not listed in the usage text.
+  "dev seed": async ({ target, print }) => {
+    if (target.remote) throw new CliError("dev seed is for local state only");
+    print(JSON.stringify(await seedDemo(target)));
   },
 };
 

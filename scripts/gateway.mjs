@@ -1,0 +1,84 @@
+// Serving the gateway locally: bundle it as `wrangler deploy` would, then run it on workerd through
+// Miniflare with direct sockets (no development proxy), with the same local state as `wrangler dev`.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const require = createRequire(import.meta.url);
+const WRANGLER = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+/** Names passed from the process environment to the Worker (DESIGN.md, Environment). */
+const PASSTHROUGH = /^([A-Z][A-Z0-9_]*_(API_KEY|BASE_URL)|ADMIN_TOKEN|MOCK_PROVIDER|KEY_CACHE_TTL_SECONDS|MAX_BODY_BYTES)$/;
+
+export function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: opts.stdio ?? ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+    let out = "";
+    let err = "";
+    child.stdout?.on("data", (d) => (out += d));
+    child.stderr?.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${err || out}`))));
+  });
+}
+
+export function wrangler(args, opts) {
+  return run(process.execPath, [WRANGLER, ...args], { ...opts, env: { WRANGLER_SEND_METRICS: "false", ...opts?.env } });
+}
+
+/** Vars from .dev.vars, then the process environment (which wins). */
+export function localVars(extra = {}) {
+  const vars = {};
+  const file = join(ROOT, ".dev.vars");
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (m && !line.trimStart().startsWith("#")) vars[m[1]] = m[2].replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
+    }
+  }
+  for (const [k, v] of Object.entries(process.env)) if (PASSTHROUGH.test(k) && v !== undefined) vars[k] = v;
+  return { ...vars, ...extra };
+}
+
+/** Applies migrations and seeds team `demo` with a key; returns { key }. */
+export async function seed(persistTo) {
+  const out = await run(process.execPath, [join(ROOT, "cli", "bin.mjs"), "dev", "seed", ...(persistTo ? ["--persist-to", persistTo] : [])]);
+  return JSON.parse(out.trim().split("\n").at(-1));
+}
+
+/** Bundles the Worker as `wrangler deploy` would; returns the path of the entry module. */
+export async function buildWorker(outdir = join(ROOT, "dist")) {
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir]);
+  return join(outdir, "index.js");
+}
+
+/**
+ * Starts the bundled Worker on workerd. `persistTo` is wrangler's --persist-to (default .wrangler/state),
+ * so `npm start`, `npm run dev` and the CLI share one local state.
+ */
+export async function startGateway({ port = 8787, host = "127.0.0.1", persistTo, vars = {}, scriptPath } = {}) {
+  const { Miniflare } = await import("miniflare");
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  const script = scriptPath ?? (await buildWorker());
+  const root = join(persistTo ?? join(ROOT, ".wrangler", "state"), "v3");
+  const mf = new Miniflare({
+    ...workerOptions,
+    name: "switchyard",
+    modules: true,
+    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
+    scriptPath: script,
+    bindings: { ...workerOptions.bindings, ...vars },
+    host,
+    port,
+    d1Persist: join(root, "d1"),
+    kvPersist: join(root, "kv"),
+    durableObjectsPersist: join(root, "do"),
+    cachePersist: join(root, "cache"),
+  });
+  const url = await mf.ready;
+  return { url: url.href.replace(/\/$/, ""), mf, dispose: () => mf.dispose() };
+}
