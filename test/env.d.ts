@@ -1,6 +1,11 @@
-declare namespace Cloudflare {
-  interface Env extends import("../src/env").Env {
-    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
-    UPSTREAM_ORIGIN: string;
+import type { D1Migration } from "cloudflare:test";
+import type { Env as GatewayEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends GatewayEnv {
+      TEST_MIGRATIONS: D1Migration[];
+      UPSTREAM_ORIGIN: string;
+    }
   }
 }

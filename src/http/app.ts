@@ -11,13 +11,17 @@ export interface Caller {
 
 export type HonoEnv = {
   Bindings: Env;
-  Variables: { requestId: string; caller: Caller };
+  Variables: { requestId: string; caller: Caller; renderError?: ErrorRenderer };
 };
+
+/** Renders an error in the route's own format (e.g. Anthropic's for /v1/messages). */
+export type ErrorRenderer = (err: GatewayError, requestId: string) => Response;
 
 declare module "hono" {
   interface ContextVariableMap {
     requestId: string;
     caller: Caller;
+    renderError?: ErrorRenderer;
   }
 }
 
@@ -47,7 +51,7 @@ export function newApp(): Hono<HonoEnv> {
   });
   app.onError((err, c) => {
     const id = c.get("requestId") ?? newRequestId();
-    if (err instanceof GatewayError) return errorResponse(err, id);
+    if (err instanceof GatewayError) return (c.get("renderError") ?? errorResponse)(err, id);
     console.error(JSON.stringify({ msg: "unhandled error", request_id: id, error: String(err), stack: (err as Error).stack }));
     return errorResponse(new GatewayError("internal", "internal error; see the gateway's logs for this request id"), id);
   });

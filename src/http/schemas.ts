@@ -43,5 +43,3 @@ export const ChatRequest = z
 
 export type ChatRequest = z.output<typeof ChatRequest>;
 
-/** Fields that steer the gateway and are not sent upstream. */
-export const GATEWAY_ONLY_FIELDS = ["models", "provider", "route", "transforms", "plugins", "usage"] as const;

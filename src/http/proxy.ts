@@ -1,0 +1,111 @@
+import type { Context } from "hono";
+import { builtinCatalog } from "../catalog";
+import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
+import { recordUsage } from "../ledger/batcher";
+import type { UsageEvent, UsageStatus } from "../ledger/event";
+import { bodyBuilderFor } from "../providers/bodies";
+import { resolveProvider } from "../providers/registry";
+import { runAttempts } from "../routing/attempts";
+import { describeEmptyPlan, planAttempts } from "../routing/plan";
+import { responderFor } from "../streaming/responder";
+import type { HonoEnv } from "./app";
+import { GatewayError } from "./errors";
+import type { GatewayRequest } from "./request";
+
+// Same-format pairs register themselves on import.
+import "../streaming/respond-openai";
+
+/**
+ * The path every chat request takes once parsed, whatever its format: plan the attempts, try them in order,
+ * and hand the provider's answer to the responder for (client format, provider format), which finishes the
+ * response and the usage event.
+ */
+export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<Response> {
+  const env = c.env;
+  const requestId = c.get("requestId");
+  const caller = c.get("caller");
+  const started = Date.now();
+
+  const plan = planAttempts({
+    models: greq.models,
+    catalog: builtinCatalog,
+    providerUnavailable: (id) => {
+      const r = resolveProvider(env, id);
+      if ("unavailable" in r) return r.unavailable;
+      const format = builtinCatalog.provider(id)?.format ?? r.adapter.format;
+      return bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format)
+        ? null
+        : `cannot translate ${greq.ingress} requests to ${format}`;
+    },
+  });
+  if (plan.attempts.length === 0) {
+    const { code, message } = describeEmptyPlan(plan);
+    throw new GatewayError(code, message, { details: { excluded: plan.excluded, unknown: plan.unknown } });
+  }
+
+  const first = plan.attempts[0]!;
+  const event: UsageEvent = {
+    id: requestId,
+    team: caller.team,
+    key_id: caller.key?.id ?? "admin",
+    user: greq.user,
+    model_requested: greq.models[0]!,
+    model: first.model.id,
+    provider: first.provider.id,
+    status: "error",
+    streamed: greq.stream,
+    cancelled: false,
+    estimated: false,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cached_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    cost: 0,
+    ttfb_ms: null,
+    latency_ms: 0,
+    created_at: started,
+    attempts: [],
+  };
+  let finished = false;
+  const finish = (status: UsageStatus): Promise<void> => {
+    if (finished) return Promise.resolve();
+    finished = true;
+    event.status = status;
+    event.latency_ms = Date.now() - started;
+    return recordUsage(env, c.executionCtx, event);
+  };
+
+  let served;
+  try {
+    served = await runAttempts({
+      env,
+      attempts: plan.attempts,
+      stream: greq.stream,
+      bodyFor: (planned) => JSON.stringify(bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned)),
+      clientSignal: c.req.raw.signal,
+      log: event.attempts,
+    });
+  } catch (err) {
+    event.cancelled = event.attempts.at(-1)?.error === "client disconnected";
+    await finish("error");
+    throw err;
+  }
+
+  const { planned } = served;
+  event.model = planned.model.id;
+  event.provider = planned.provider.id;
+  return responderFor(greq.ingress, planned.provider.format)!({
+    greq,
+    served,
+    event,
+    requestId,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    bill: (tokens: TokenCounts, estimated: boolean) => {
+      const cost = costOf(tokens, planned.model.pricing);
+      Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated });
+      return cost;
+    },
+    finish,
+  });
+}

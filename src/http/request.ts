@@ -1,0 +1,26 @@
+import type { WireFormat } from "../catalog/types";
+import type { TokenCounts } from "../ledger/cost";
+
+/**
+ * A chat request as the gateway routes it, whatever format it arrived in. `body` is the client's own
+ * body in the ingress format; adapters and translators build each upstream body from it.
+ */
+export interface GatewayRequest {
+  ingress: Exclude<WireFormat, "gemini">;
+  body: Record<string, unknown>;
+  /** Requested models in order of preference: the model, then `models[]` fallbacks. */
+  models: string[];
+  stream: boolean;
+  /** The end user (OpenAI `user`, Anthropic `metadata.user_id`), for usage and per-user budgets. */
+  user: string | null;
+  /** The output cap the client asked for, if any. */
+  maxTokens: number | null;
+  /** OpenRouter's `provider` routing preferences, as sent. */
+  provider: Record<string, unknown> | undefined;
+  /** A prompt token estimate, for reservations and for streams cut before usage arrived. */
+  estimatePromptTokens(): number;
+  /** Text of messages, for estimating completion tokens of the answer where no usage came. */
+  messages: readonly { content?: unknown }[];
+}
+
+export type { TokenCounts };

@@ -1,0 +1,112 @@
+import { GatewayError } from "../http/errors";
+import { usdNumber, type TokenCounts } from "../ledger/cost";
+import type { UsageStatus } from "../ledger/event";
+import { tokensFromOpenAIUsage } from "../providers/openai-usage";
+import { AttemptError } from "../providers/upstream";
+import { TIMEOUTS } from "../routing/attempts";
+import { contentText, estimateTokens } from "./estimate";
+import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
+import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+
+const encoder = new TextEncoder();
+
+/** The usage object clients see: the provider's, plus `cost` in dollars. */
+export function usageWithCost(upstream: unknown, tokens: TokenCounts, cost: bigint): Record<string, unknown> {
+  const base =
+    upstream && typeof upstream === "object"
+      ? (upstream as Record<string, unknown>)
+      : {
+          prompt_tokens: tokens.prompt_tokens,
+          completion_tokens: tokens.completion_tokens,
+          total_tokens: tokens.prompt_tokens + tokens.completion_tokens,
+        };
+  return { ...base, cost: usdNumber(cost) };
+}
+
+function estimated(ctx: ResponderContext, completion: number): TokenCounts {
+  return { prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
+}
+
+/** OpenAI in, OpenAI out, not streamed: the provider's JSON with `usage.cost`, `model` and `provider` set. */
+async function openAIJson(ctx: ResponderContext): Promise<Response> {
+  const { planned, response } = ctx.served;
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await response.text()) as Record<string, unknown>;
+  } catch (err) {
+    const last = ctx.event.attempts.at(-1)!;
+    last.ok = false;
+    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
+    await ctx.finish("error");
+    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
+  } finally {
+    ctx.served.release();
+  }
+  ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+  const reported = tokensFromOpenAIUsage(json.usage);
+  const choices = json.choices as { message?: { content?: unknown } }[] | undefined;
+  const tokens = reported ?? estimated(ctx, estimateTokens(contentText(choices?.[0]?.message?.content)));
+  const cost = ctx.bill(tokens, reported === null);
+  json.usage = usageWithCost(json.usage, tokens, cost);
+  json.model = planned.model.id;
+  json.provider = planned.provider.name;
+  void ctx.finish("ok");
+  return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
+}
+
+const STREAM_STATUS: Record<StreamEnd, UsageStatus> = { done: "ok", cut: "cut", idle: "cut", client_gone: "cancelled" };
+
+/** OpenAI in, OpenAI out, streamed: bytes pass through; the final usage chunk gains `cost`. */
+async function openAIStream(ctx: ResponderContext): Promise<Response> {
+  const { planned, response, controller } = ctx.served;
+  const { event, requestId } = ctx;
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  const reader = response.body!.getReader();
+  const created = Math.floor(event.created_at / 1000);
+  let billed: bigint | null = null;
+  const bill = (usageChunk: Record<string, unknown> | null, dataEvents: number): bigint => {
+    const reported = tokensFromOpenAIUsage(usageChunk?.usage);
+    billed = ctx.bill(reported ?? estimated(ctx, dataEvents), reported === null);
+    return billed;
+  };
+
+  const work = (async () => {
+    const result = await pumpOpenAIStream({
+      reader,
+      writer,
+      idleMs: TIMEOUTS.idle,
+      onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
+      abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      usageEvent: (chunk, dataEvents) => {
+        const cost = bill(chunk, dataEvents);
+        const out: Record<string, unknown> = chunk ? { ...chunk } : { id: requestId, object: "chat.completion.chunk", created, choices: [] };
+        out.model = planned.model.id;
+        out.provider = planned.provider.name;
+        out.usage = usageWithCost(chunk?.usage, event, cost);
+        return encoder.encode(`data: ${JSON.stringify(out)}\n\n`);
+      },
+      errorEvent: (message, code) =>
+        encoder.encode(
+          `data: ${JSON.stringify({
+            id: requestId,
+            object: "chat.completion.chunk",
+            created,
+            model: planned.model.id,
+            provider: planned.provider.name,
+            error: { code, message },
+            choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
+          })}\n\n`,
+        ),
+    });
+    ctx.served.release();
+    if (billed === null) bill(result.usageChunk, result.dataEvents);
+    event.cancelled = result.end === "client_gone";
+    if (result.end !== "done") event.attempts.at(-1)!.error = result.error ?? "client disconnected";
+    await ctx.finish(STREAM_STATUS[result.end]);
+  })();
+  ctx.waitUntil(work);
+  return new Response(readable, { status: 200, headers: servedHeaders(ctx, "text/event-stream") });
+}
+
+registerResponder("openai", "openai", (ctx) => (ctx.greq.stream ? openAIStream(ctx) : openAIJson(ctx)));

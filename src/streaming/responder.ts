@@ -1,0 +1,42 @@
+import type { WireFormat } from "../catalog/types";
+import type { GatewayRequest } from "../http/request";
+import type { TokenCounts } from "../ledger/cost";
+import type { UsageEvent, UsageStatus } from "../ledger/event";
+import type { Served } from "../routing/attempts";
+
+/** What a responder needs to turn a provider's 2xx answer into the client's response and a usage record. */
+export interface ResponderContext {
+  greq: GatewayRequest;
+  served: Served;
+  event: UsageEvent;
+  requestId: string;
+  waitUntil(p: Promise<unknown>): void;
+  /** Prices the tokens at the served model's catalog entry, sets them on the event; returns picodollars. */
+  bill(tokens: TokenCounts, estimated: boolean): bigint;
+  /** Records the request's outcome; called exactly once, when the answer is complete or abandoned. */
+  finish(status: UsageStatus): Promise<void>;
+}
+
+export type Responder = (ctx: ResponderContext) => Promise<Response>;
+
+const responders = new Map<string, Responder>();
+
+/** Registers the responder for one (client format, provider format) pair. */
+export function registerResponder(ingress: WireFormat, upstream: WireFormat, r: Responder): void {
+  responders.set(`${ingress}>${upstream}`, r);
+}
+
+export function responderFor(ingress: WireFormat, upstream: WireFormat): Responder | undefined {
+  return responders.get(`${ingress}>${upstream}`);
+}
+
+export function servedHeaders(ctx: ResponderContext, contentType: string): Headers {
+  const h = new Headers({
+    "content-type": contentType,
+    "x-request-id": ctx.requestId,
+    "x-switchyard-provider": ctx.served.planned.provider.id,
+    "x-switchyard-model": ctx.served.planned.model.id,
+  });
+  if (contentType === "text/event-stream") h.set("cache-control", "no-cache");
+  return h;
+}
