@@ -63,6 +63,8 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
       return true;
     } catch {
       result.end = "client_gone";
+      // Whatever the upstream read saw meanwhile (our own abort), the reason the stream ended is the client.
+      result.error = "client disconnected";
       o.abortUpstream("client disconnected");
       return false;
     }
@@ -116,6 +118,8 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
         if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
         if (special === "garbage") result.dropped++;
         else if (special === "usage") {
+          // Some providers put the last finish_reason on the usage chunk itself.
+          if (hasFinishReason(buf, pos, end)) finished = true;
           try {
             result.usageChunk = dataJson(buf, pos, end) as Record<string, unknown>;
           } catch {

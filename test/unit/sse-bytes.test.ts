@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import {
+  concatBytes,
+  dataJson,
+  eventEnd,
+  hasFinishReason,
+  hasUsageObject,
+  indexOfBytes,
+  isDoneEvent,
+  isWellFormedEvent,
+} from "../../src/streaming/sse-bytes";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+/** Runs a predicate over a whole buffer. */
+const whole = (f: (b: Uint8Array, s: number, e: number) => boolean, s: string) => {
+  const b = enc(s);
+  return f(b, 0, b.length);
+};
+
+/** Splits a buffer into its events with eventEnd, as the passthrough does; returns the events and the rest. */
+function events(s: string): { events: string[]; rest: string } {
+  const b = enc(s);
+  const out: string[] = [];
+  let pos = 0;
+  let end: number;
+  while ((end = eventEnd(b, pos)) !== -1) {
+    out.push(new TextDecoder().decode(b.subarray(pos, end)));
+    pos = end;
+  }
+  return { events: out, rest: new TextDecoder().decode(b.subarray(pos)) };
+}
+
+describe("eventEnd", () => {
+  it("ends events at a blank line with LF line endings", () => {
+    expect(events("data: a\n\ndata: b\n\n")).toEqual({ events: ["data: a\n\n", "data: b\n\n"], rest: "" });
+    expect(eventEnd(enc("data: a\n\ndata: b\n\n"), 0)).toBe(9);
+    expect(eventEnd(enc("data: a\n\ndata: b\n\n"), 9)).toBe(18);
+  });
+
+  it("ends events at a blank line with CRLF line endings", () => {
+    expect(events("data: a\r\n\r\ndata: b\r\n\r\n")).toEqual({ events: ["data: a\r\n\r\n", "data: b\r\n\r\n"], rest: "" });
+    expect(eventEnd(enc("data: a\r\n\r\n"), 0)).toBe(11);
+  });
+
+  it("handles mixed line endings and multi-line events", () => {
+    expect(events("data: a\n\r\nevent: x\ndata: y\n\n: ping\r\n\n")).toEqual({
+      events: ["data: a\n\r\n", "event: x\ndata: y\n\n", ": ping\r\n\n"],
+      rest: "",
+    });
+  });
+
+  it("reports an event cut anywhere inside its terminator as incomplete", () => {
+    for (const partial of ["data: a", "data: a\n", "data: a\r", "data: a\r\n", "data: a\r\n\r", "data: a\n\r"]) {
+      expect(eventEnd(enc(partial), 0), JSON.stringify(partial)).toBe(-1);
+    }
+    expect(events("data: a\n\ndata: b\r\n")).toEqual({ events: ["data: a\n\n"], rest: "data: b\r\n" });
+  });
+
+  it("finds the same events however the bytes are chunked", () => {
+    const stream = 'data: {"a":1}\n\ndata: {"b":2}\r\n\r\n: keepalive\n\ndata: [DONE]\n\n';
+    const expected = events(stream).events;
+    for (let cut = 1; cut < stream.length; cut++) {
+      const first = events(stream.slice(0, cut));
+      const second = events(first.rest + stream.slice(cut));
+      expect([...first.events, ...second.events], `cut at ${cut}`).toEqual(expected);
+      expect(second.rest).toBe("");
+    }
+  });
+});
+
+describe("hasUsageObject", () => {
+  it("is true for a usage object, with or without a space", () => {
+    expect(whole(hasUsageObject, 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\n')).toBe(true);
+    expect(whole(hasUsageObject, 'data: {"choices": [], "usage": {"prompt_tokens": 1}}\n\n')).toBe(true);
+    expect(whole(hasUsageObject, 'data: {"usage":   {}}\n\n')).toBe(true);
+  });
+
+  it("is false for usage null, with or without a space, and for no usage", () => {
+    expect(whole(hasUsageObject, 'data: {"choices":[{"delta":{"content":"x"}}],"usage":null}\n\n')).toBe(false);
+    expect(whole(hasUsageObject, 'data: {"choices": [], "usage": null}\n\n')).toBe(false);
+    expect(whole(hasUsageObject, 'data: {"choices":[]}\n\n')).toBe(false);
+  });
+
+  it("is not fooled by the text \"usage\" inside a content string", () => {
+    const chunk = `data: ${JSON.stringify({ choices: [{ delta: { content: '{"usage":{"x":1}}' } }], usage: null })}\n\n`;
+    expect(whole(hasUsageObject, chunk)).toBe(false);
+  });
+
+  it("looks only inside [start, end)", () => {
+    const b = enc('data: {"usage":null}\n\ndata: {"usage":{"prompt_tokens":1}}\n\n');
+    const first = eventEnd(b, 0);
+    expect(hasUsageObject(b, 0, first)).toBe(false);
+    expect(hasUsageObject(b, first, b.length)).toBe(true);
+  });
+});
+
+describe("isDoneEvent", () => {
+  it("recognises [DONE] with any spacing and line ending", () => {
+    expect(whole(isDoneEvent, "data: [DONE]\n\n")).toBe(true);
+    expect(whole(isDoneEvent, "data:[DONE]\r\n\r\n")).toBe(true);
+  });
+
+  it("is false for a content chunk that mentions [DONE]", () => {
+    expect(whole(isDoneEvent, `data: ${JSON.stringify({ choices: [{ delta: { content: "[DONE]" } }] })}\n\n`)).toBe(false);
+    expect(whole(isDoneEvent, 'data: {"a":1}\n\n')).toBe(false);
+  });
+});
+
+describe("hasFinishReason", () => {
+  it("is true only for a non-null finish_reason", () => {
+    expect(whole(hasFinishReason, 'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n')).toBe(true);
+    expect(whole(hasFinishReason, 'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\n\n')).toBe(true);
+    expect(whole(hasFinishReason, 'data: {"choices":[{"delta":{"content":"x"},"finish_reason":null}]}\n\n')).toBe(false);
+  });
+});
+
+describe("isWellFormedEvent", () => {
+  it.each([
+    'data: {"a":1}\n\n',
+    'data:{"a":1}\r\n\r\n',
+    "data: [DONE]\n\n",
+    ": keepalive\n\n",
+    'event: message\ndata: {"a":1}\n\n',
+    "id: 7\n\n",
+    "retry: 1000\n\n",
+    "\n\n",
+  ])("accepts %j", (s) => {
+    expect(whole(isWellFormedEvent, s)).toBe(true);
+  });
+
+  it.each(["data: {not json at all\n\n", "data: 42\n\n", "garbage\n\n", "data {}\n\n", '{"a":1}\n\n'])("rejects %j", (s) => {
+    expect(whole(isWellFormedEvent, s)).toBe(false);
+  });
+});
+
+describe("dataJson, indexOfBytes, concatBytes", () => {
+  it("parses the data line of an event", () => {
+    expect(whole((b, s, e) => (dataJson(b, s, e) as { a: number }).a === 1, 'data: {"a":1}\r\n\r\n')).toBe(true);
+    const b = enc('event: x\ndata: {"usage":{"prompt_tokens":3}}\n\n');
+    expect(dataJson(b, 0, b.length)).toEqual({ usage: { prompt_tokens: 3 } });
+  });
+
+  it("finds patterns at the edges of the range and not past it", () => {
+    const b = enc("abcabc");
+    expect(indexOfBytes(b, enc("abc"), 0, 6)).toBe(0);
+    expect(indexOfBytes(b, enc("abc"), 1, 6)).toBe(3);
+    expect(indexOfBytes(b, enc("abc"), 1, 5)).toBe(-1);
+    expect(indexOfBytes(b, enc("cab"), 0, 6)).toBe(2);
+  });
+
+  it("concatenates", () => {
+    expect(new TextDecoder().decode(concatBytes(enc("ab"), enc("cd")))).toBe("abcd");
+  });
+});
