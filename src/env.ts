@@ -8,6 +8,9 @@ export interface Env {
   MOCK_PROVIDER?: string;
   KEY_CACHE_TTL_SECONDS?: string;
   MAX_BODY_BYTES?: string;
+  /** Upstream time limits in ms: response headers of a stream (default 15000), a whole request (default 300000). */
+  UPSTREAM_HEADERS_TIMEOUT_MS?: string;
+  UPSTREAM_TOTAL_TIMEOUT_MS?: string;
   /** Operator token that may read any team's usage. */
   ADMIN_TOKEN?: string;
   /** `<PROVIDER>_API_KEY` secrets and `<PROVIDER>_BASE_URL` vars, plus custom providers' secrets. */

@@ -16,6 +16,16 @@ export const TIMEOUTS = {
   total: 300_000,
 };
 
+/** The limits in force: TIMEOUTS, unless the UPSTREAM_HEADERS_TIMEOUT_MS / UPSTREAM_TOTAL_TIMEOUT_MS vars say otherwise. */
+export function upstreamTimeouts(env: Env): typeof TIMEOUTS {
+  const ms = (v: unknown, dflt: number) => (typeof v === "string" && Number(v) > 0 ? Number(v) : dflt);
+  return {
+    headers: ms(env.UPSTREAM_HEADERS_TIMEOUT_MS, TIMEOUTS.headers),
+    idle: TIMEOUTS.idle,
+    total: ms(env.UPSTREAM_TOTAL_TIMEOUT_MS, TIMEOUTS.total),
+  };
+}
+
 /** Statuses after which another provider may succeed. */
 const FAILOVER_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -47,6 +57,7 @@ export interface AttemptsInput {
  * request with the provider's answer.
  */
 export async function runAttempts(input: AttemptsInput): Promise<Served> {
+  const limits = upstreamTimeouts(input.env);
   let lastError: AttemptError | undefined;
   let lastProvider = input.attempts[0]!.provider.id;
   for (const planned of input.attempts) {
@@ -56,7 +67,7 @@ export async function runAttempts(input: AttemptsInput): Promise<Served> {
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
     input.clientSignal?.addEventListener("abort", onClientAbort);
-    const headersLimit = input.stream ? TIMEOUTS.headers : TIMEOUTS.total;
+    const headersLimit = input.stream ? limits.headers : limits.total;
     let timer = setTimeout(
       () => controller.abort(new AttemptError(0, `no response from ${planned.provider.id} within ${headersLimit} ms`, "timeout")),
       headersLimit,
@@ -80,7 +91,7 @@ export async function runAttempts(input: AttemptsInput): Promise<Served> {
         if (input.stream) {
           // From here the stream's own idle timer watches the provider; the total limit still applies.
           clearTimeout(timer);
-          timer = setTimeout(() => controller.abort(new AttemptError(0, `stream exceeded ${TIMEOUTS.total} ms`, "timeout")), TIMEOUTS.total);
+          timer = setTimeout(() => controller.abort(new AttemptError(0, `stream exceeded ${limits.total} ms`, "timeout")), limits.total);
         }
         return { planned, resolved, response, controller, release };
       }
