@@ -58,7 +58,8 @@ export function newApp(): Hono<HonoEnv> {
   app.notFound((c) => {
     const id = c.get("requestId") ?? newRequestId();
     const allowed = ROUTES[c.req.path];
-    if (allowed) {
+    // A method the path allows but no handler took: not served (yet), so 404 rather than a 405 naming it.
+    if (allowed && !allowed.includes(c.req.method)) {
       return errorResponse(
         new GatewayError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`, {
           headers: { allow: allowed.join(", ") },

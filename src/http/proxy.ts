@@ -88,7 +88,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     });
   } catch (err) {
     event.cancelled = event.attempts.at(-1)?.error === "client disconnected";
-    await finish("error");
+    // Queued, not awaited: the batch is written under waitUntil, never on the error's critical path.
+    void finish("error");
     throw err;
   }
 
