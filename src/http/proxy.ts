@@ -4,16 +4,23 @@ import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
+import { excludeUnsupported } from "../providers/capabilities";
 import { resolveProvider } from "../providers/registry";
+import { loadPolicy } from "../policy/load";
+import { resolveRoute } from "../policy/route";
 import { runAttempts } from "../routing/attempts";
-import { describeEmptyPlan, planAttempts } from "../routing/plan";
+import { healthGate, healthLookup, refreshHealth, reportAnswer } from "../routing/health";
+import { emptyPlanError, planAttempts } from "../routing/plan";
 import { responderFor } from "../streaming/responder";
 import type { HonoEnv } from "./app";
 import { GatewayError } from "./errors";
 import type { GatewayRequest } from "./request";
 
-// Same-format pairs register themselves on import.
+// Body builders and responders register themselves, per (client format, provider format), on import.
+import "../providers/translate-bodies";
+import "../streaming/respond-anthropic";
 import "../streaming/respond-openai";
+import "../streaming/respond-translated";
 
 /**
  * The path every chat request takes once parsed, whatever its format: plan the attempts, try them in order,
@@ -25,10 +32,17 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const requestId = c.get("requestId");
   const caller = c.get("caller");
   const started = Date.now();
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
 
-  const plan = planAttempts({
+  // The policy is cached in the isolate (no I/O once warm); health is read locally and synced in the background.
+  const { policy } = await loadPolicy(env, caller.team);
+  const route = resolveRoute(policy, caller.key?.id ?? null, { models: greq.models, provider: greq.provider });
+  refreshHealth(env, waitUntil, started);
+  const plan = excludeUnsupported(planAttempts({
     models: greq.models,
     catalog: builtinCatalog,
+    route,
+    health: healthLookup(started),
     providerUnavailable: (id) => {
       const r = resolveProvider(env, id);
       if ("unavailable" in r) return r.unavailable;
@@ -37,11 +51,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         ? null
         : `cannot translate ${greq.ingress} requests to ${format}`;
     },
-  });
-  if (plan.attempts.length === 0) {
-    const { code, message } = describeEmptyPlan(plan);
-    throw new GatewayError(code, message, { details: { excluded: plan.excluded, unknown: plan.unknown } });
-  }
+  }), greq);
+  if (plan.attempts.length === 0) throw emptyPlanError(plan, started);
 
   const first = plan.attempts[0]!;
   const event: UsageEvent = {
@@ -73,6 +84,15 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     finished = true;
     event.status = status;
     event.latency_ms = Date.now() - started;
+    if (status !== "error") {
+      reportAnswer(env, waitUntil, event.provider, event.model, {
+        status,
+        streamed: event.streamed,
+        completionTokens: event.completion_tokens,
+        ttfbMs: event.ttfb_ms,
+        latencyMs: event.latency_ms,
+      });
+    }
     return recordUsage(env, c.executionCtx, event);
   };
 
@@ -85,6 +105,10 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       bodyFor: (planned) => JSON.stringify(bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned)),
       clientSignal: c.req.raw.signal,
       log: event.attempts,
+      retries: route.retries,
+      timeouts: route.timeouts,
+      started,
+      health: healthGate(env, waitUntil),
     });
   } catch (err) {
     event.cancelled = event.attempts.at(-1)?.error === "client disconnected";

@@ -115,17 +115,19 @@ export class Ledger extends DurableObject {
       for (const e of events) {
         const hour = hourBucket(e.created_at);
         const answered = e.status !== "error";
-        const cur = this.sql.exec(
-          `INSERT OR IGNORE INTO events (id, created_at, hour, key_id, user_id, model_requested, model, provider,
+        // RETURNING, not rowsWritten: with AUTOINCREMENT an ignored insert still writes sqlite_sequence.
+        const added = this.sql.exec(
+          `INSERT INTO events (id, created_at, hour, key_id, user_id, model_requested, model, provider,
              status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens,
              cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO NOTHING RETURNING seq`,
           e.id, e.created_at, hour, e.key_id, e.user ?? "", e.model_requested, e.model, e.provider,
           e.status, answered ? 1 : 0, e.streamed ? 1 : 0, e.cancelled ? 1 : 0, e.estimated ? 1 : 0,
           e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.cache_write_tokens, e.reasoning_tokens,
           answered ? e.cost : 0, e.ttfb_ms, e.latency_ms, JSON.stringify(e.attempts),
-        );
-        if (cur.rowsWritten === 0) continue;
+        ).toArray();
+        if (added.length === 0) continue;
         inserted++;
         if (!answered) continue;
         this.sql.exec(

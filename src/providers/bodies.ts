@@ -1,6 +1,7 @@
 import type { WireFormat } from "../catalog/types";
 import type { GatewayRequest } from "../http/request";
 import type { PlannedAttempt } from "../routing/plan";
+import { bodyToTranslate } from "./capabilities";
 
 /** Builds the upstream body for one attempt from the client's request (same format or translated). */
 export type BodyBuilder = (greq: GatewayRequest, planned: PlannedAttempt) => Record<string, unknown>;
@@ -20,7 +21,7 @@ export const GATEWAY_ONLY_FIELDS = ["models", "provider", "route", "transforms",
 
 /** OpenAI in, OpenAI out: the client's body with the upstream model name, asking for usage when streamed. */
 registerBodyBuilder("openai", "openai", (greq, planned) => {
-  const body: Record<string, unknown> = { ...greq.body, model: planned.model.upstream_id };
+  const body: Record<string, unknown> = { ...bodyToTranslate(greq, planned), model: planned.model.upstream_id };
   for (const f of GATEWAY_ONLY_FIELDS) delete body[f];
   if (greq.stream) body.stream_options = { ...(greq.body.stream_options as object | undefined), include_usage: true };
   return body;

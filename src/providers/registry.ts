@@ -1,10 +1,14 @@
 import type { Env } from "../env";
+import { anthropicAdapter } from "./anthropic";
+import { geminiAdapter } from "./gemini";
 import { mockAdapter } from "./mock";
 import { openAICompatible } from "./openai-compatible";
 import type { ProviderAdapter, ResolvedProvider } from "./types";
 
 const ADAPTERS: ProviderAdapter[] = [
   openAICompatible("openai", "https://api.openai.com/v1"),
+  anthropicAdapter,
+  geminiAdapter,
   openAICompatible("groq", "https://api.groq.com/openai/v1"),
   openAICompatible("mistral", "https://api.mistral.ai/v1"),
   openAICompatible("deepseek", "https://api.deepseek.com/v1"),

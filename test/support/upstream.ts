@@ -19,10 +19,14 @@
  *   no_usage=1        omit usage (stream and non-stream)
  *   no_done=1         stream: end without [DONE]
  *
+ * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
+ * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
+ *
  * GET /__log?tag=NAME returns what the server received for the tag: [{ at, auth, body }].
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { errorBody, formatHandler } from "./upstream-formats";
 
 export interface ReceivedRequest {
   at: number;
@@ -34,7 +38,10 @@ export interface ReceivedRequest {
 export type Directives = Record<string, string>;
 
 export function directives(body: Record<string, unknown>): Directives {
-  const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
+  const messages =
+    (body.messages as { role: string; content: unknown }[] | undefined) ??
+    (body.contents as { role: string; parts: unknown }[] | undefined)?.map((c) => ({ role: c.role, content: c.parts })) ??
+    [];
   const texts = messages.map((m) =>
     typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p as { text?: string }).text ?? "").join("") : "",
   );
@@ -152,7 +159,7 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
       const tag = d.tag ?? "";
       const n = (counts.get(tag) ?? 0) + 1;
       counts.set(tag, n);
-      log.push({ at: Date.now(), path: url.pathname, auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? null, body });
+      log.push({ at: Date.now(), path: url.pathname, auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? (req.headers["x-goog-api-key"] as string) ?? null, body });
       try {
         if (d.reset) {
           req.socket.destroy();
@@ -165,10 +172,10 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (d.retry_after !== undefined) headers["retry-after"] = d.retry_after;
           res.writeHead(Number(d.status), headers);
-          res.end(JSON.stringify({ error: { message: d.error_message ?? `injected ${d.status}`, type: "server_error", code: d.error_code ?? null } }));
+          res.end(JSON.stringify(errorBody(url.pathname, Number(d.status), d.error_message ?? `injected ${d.status}`, d.error_code)));
           return;
         }
-        const handler = routes[url.pathname];
+        const handler = formatHandler(url.pathname, d) ?? routes[url.pathname];
         if (!handler) {
           res.writeHead(404, { "content-type": "application/json" });
           res.end(JSON.stringify({ error: { message: `no route ${url.pathname}` } }));

@@ -1,0 +1,134 @@
+import type { AnthropicUsage } from "../providers/usage-formats";
+import type { StreamEnd } from "./openai-passthrough";
+import { concatBytes, containsBytes, dataJson, eventEnd } from "./sse-bytes";
+
+export interface AnthropicPassthroughResult {
+  end: StreamEnd;
+  /** message_start's usage with message_delta's counts laid over it. */
+  usage: AnthropicUsage | null;
+  /** Whether message_delta (the final counts) arrived. */
+  usageFinal: boolean;
+  /** Content events forwarded: a basis for an estimate when the stream was cut. */
+  contentEvents: number;
+  error?: string;
+}
+
+export interface AnthropicPassthroughOptions {
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The message_delta event to send instead of the provider's (usage with cost), given the final usage. */
+  messageDelta(event: Record<string, unknown>, usage: AnthropicUsage): Uint8Array;
+  errorEvent(message: string, status: number): Uint8Array;
+  abortUpstream(reason: string): void;
+  idleMs: number;
+  onFirstChunk?: () => void;
+}
+
+const enc = new TextEncoder();
+const MESSAGE_START = enc.encode("message_start");
+const MESSAGE_DELTA = enc.encode("message_delta");
+const MESSAGE_STOP = enc.encode("message_stop");
+const ERROR = enc.encode("event: error");
+/** The event type is named in an event's first line; looking no further keeps content events unread. */
+const HEAD = 32;
+
+/**
+ * Forwards an Anthropic Messages SSE stream byte for byte, reading only the three events that carry usage
+ * and the end (message_start, message_delta, message_stop) and any error event. message_delta is re-sent
+ * with `usage.cost` added; the Anthropic SDK reads the usage fields it knows and ignores the rest.
+ */
+export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promise<AnthropicPassthroughResult> {
+  const result: AnthropicPassthroughResult = { end: "cut", usage: null, usageFinal: false, contentEvents: 0 };
+  let pending: Uint8Array | null = null;
+  let first = true;
+  let last = Date.now();
+  let idleFired = false;
+  let errorForwarded = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const arm = (ms: number) => {
+    timer = setTimeout(() => {
+      const quiet = Date.now() - last;
+      if (quiet >= o.idleMs) {
+        idleFired = true;
+        o.abortUpstream(`no data for ${o.idleMs} ms`);
+      } else arm(o.idleMs - quiet);
+    }, ms);
+  };
+  arm(o.idleMs);
+  const write = async (bytes: Uint8Array): Promise<boolean> => {
+    try {
+      await o.writer.write(bytes);
+      return true;
+    } catch {
+      result.end = "client_gone";
+      o.abortUpstream("client disconnected");
+      return false;
+    }
+  };
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await o.reader.read();
+      } catch (err) {
+        if (result.end !== "client_gone") {
+          result.end = idleFired ? "idle" : "cut";
+          result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${String(err)}`;
+        }
+        break;
+      }
+      if (chunk.done) break;
+      if (first) {
+        first = false;
+        o.onFirstChunk?.();
+      }
+      last = Date.now();
+      const buf: Uint8Array = pending ? concatBytes(pending, chunk.value) : chunk.value;
+      let pos = 0;
+      let forwardFrom = 0;
+      let end: number;
+      while ((end = eventEnd(buf, pos)) !== -1) {
+        const head = Math.min(end, pos + HEAD);
+        if (containsBytes(buf, MESSAGE_DELTA, pos, head)) {
+          if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+          const ev = dataJson(buf, pos, end) as Record<string, unknown> | undefined;
+          const usage: AnthropicUsage = { ...result.usage };
+          for (const [k, v] of Object.entries((ev?.usage as Record<string, unknown>) ?? {})) if (v !== null && v !== undefined) (usage as Record<string, unknown>)[k] = v;
+          result.usage = usage;
+          result.usageFinal = true;
+          if (!(await write(ev ? o.messageDelta(ev, usage) : buf.subarray(pos, end)))) return result;
+          forwardFrom = end;
+        } else if (containsBytes(buf, MESSAGE_START, pos, head)) {
+          try {
+            const ev = dataJson(buf, pos, end) as { message?: { usage?: AnthropicUsage } } | undefined;
+            result.usage = { ...ev?.message?.usage };
+          } catch {
+            // forwarded as it came; the usage will be estimated
+          }
+        } else if (containsBytes(buf, MESSAGE_STOP, pos, head)) {
+          result.end = "done";
+        } else if (containsBytes(buf, ERROR, pos, head)) {
+          errorForwarded = true;
+          try {
+            const ev = dataJson(buf, pos, end) as { error?: { type?: string; message?: string } } | undefined;
+            result.error = `${ev?.error?.type ?? "error"}: ${ev?.error?.message ?? "the provider sent an error"}`;
+          } catch {
+            result.error = "the provider sent an error";
+          }
+        } else result.contentEvents++;
+        pos = end;
+      }
+      if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+      pending = pos < buf.length ? buf.slice(pos) : null;
+      if (result.end === "done" || result.error) break;
+    }
+    if (result.end === "done" || result.end === "client_gone") return result;
+    if (result.end === "cut" && result.error === undefined) result.error = "upstream stream ended before the answer finished";
+    // An upstream error event has already reached the client as the provider sent it.
+    if (!errorForwarded) await write(o.errorEvent(result.error!, result.end === "idle" ? 504 : 502));
+    return result;
+  } finally {
+    clearTimeout(timer);
+    if (result.end !== "client_gone") await o.writer.close().catch(() => {});
+  }
+}

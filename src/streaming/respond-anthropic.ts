@@ -1,0 +1,94 @@
+import { GatewayError } from "../http/errors";
+import { usdNumber, type TokenCounts } from "../ledger/cost";
+import type { UsageStatus } from "../ledger/event";
+import type { Json } from "../providers/translate-common";
+import { AttemptError } from "../providers/upstream";
+import { tokensFromAnthropicUsage } from "../providers/usage-formats";
+import { TIMEOUTS } from "../routing/attempts";
+import { pumpAnthropicStream } from "./anthropic-passthrough";
+import { contentText, estimateTokens } from "./estimate";
+import type { StreamEnd } from "./openai-passthrough";
+import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+import { anthropicStreamError } from "./translate-openai-to-anthropic";
+
+/*
+ * Anthropic in, Anthropic out. The provider's answer reaches the client as sent, with `usage.cost` added
+ * (in the JSON body, or in the stream's message_delta event); usage is read from message_start and
+ * message_delta without parsing any other event.
+ */
+
+const encoder = new TextEncoder();
+const STREAM_STATUS: Record<StreamEnd, UsageStatus> = { done: "ok", cut: "cut", idle: "cut", client_gone: "cancelled" };
+
+function estimate(ctx: ResponderContext, completion: number, reported: TokenCounts | null): TokenCounts {
+  return {
+    prompt_tokens: reported && reported.prompt_tokens > 0 ? reported.prompt_tokens : ctx.greq.estimatePromptTokens(),
+    completion_tokens: Math.max(completion, reported?.completion_tokens ?? 0),
+    cached_tokens: reported?.cached_tokens ?? 0,
+    cache_write_tokens: reported?.cache_write_tokens ?? 0,
+    reasoning_tokens: 0,
+  };
+}
+
+async function anthropicJson(ctx: ResponderContext): Promise<Response> {
+  const { planned, response } = ctx.served;
+  let json: Json;
+  try {
+    json = JSON.parse(await response.text()) as Json;
+  } catch (err) {
+    const last = ctx.event.attempts.at(-1)!;
+    last.ok = false;
+    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
+    await ctx.finish("error");
+    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
+  } finally {
+    ctx.served.release();
+  }
+  ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+  const reported = tokensFromAnthropicUsage(json.usage);
+  const tokens = reported ?? estimate(ctx, estimateTokens(contentText(json.content)), null);
+  const cost = ctx.bill(tokens, reported === null);
+  json.usage = { ...(json.usage as Json | undefined), cost: usdNumber(cost) };
+  json.model = planned.model.id;
+  void ctx.finish("ok");
+  return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
+}
+
+async function anthropicStream(ctx: ResponderContext): Promise<Response> {
+  const { response, controller } = ctx.served;
+  const { event } = ctx;
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  let billed = false;
+  const work = (async () => {
+    const result = await pumpAnthropicStream({
+      reader: response.body!.getReader(),
+      writer,
+      idleMs: TIMEOUTS.idle,
+      onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
+      abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      messageDelta: (ev, usage) => {
+        const tokens = tokensFromAnthropicUsage(usage)!;
+        const cost = ctx.bill(tokens, false);
+        billed = true;
+        const out = { ...ev, usage: { ...(ev.usage as Json | undefined), cost: usdNumber(cost) } };
+        return encoder.encode(`event: message_delta\ndata: ${JSON.stringify(out)}\n\n`);
+      },
+      errorEvent: (message, status) => encoder.encode(anthropicStreamError(message, status)),
+    });
+    ctx.served.release();
+    if (!billed) {
+      const reported = tokensFromAnthropicUsage(result.usage);
+      const final = result.usageFinal && reported !== null;
+      // Without final counts: a token per content event, as the OpenAI-format passthrough estimates.
+      ctx.bill(final ? reported : estimate(ctx, result.contentEvents, reported), !final);
+    }
+    event.cancelled = result.end === "client_gone";
+    if (result.end !== "done") event.attempts.at(-1)!.error = result.error ?? "client disconnected";
+    await ctx.finish(STREAM_STATUS[result.end]);
+  })();
+  ctx.waitUntil(work);
+  return new Response(readable, { status: 200, headers: servedHeaders(ctx, "text/event-stream") });
+}
+
+registerResponder("anthropic", "anthropic", (ctx) => (ctx.greq.stream ? anthropicStream(ctx) : anthropicJson(ctx)));

@@ -1,0 +1,137 @@
+import type { WireFormat } from "../catalog/types";
+import { GatewayError } from "../http/errors";
+import { usdNumber, type TokenCounts } from "../ledger/cost";
+import { tokensFromOpenAIUsage } from "../providers/openai-usage";
+import { openAIToAnthropicMessage } from "../providers/translate-anthropic-openai";
+import { openAIText, type Json } from "../providers/translate-common";
+import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../providers/translate-openai-anthropic";
+import { geminiToOpenAIChoice, type GeminiResponse } from "../providers/translate-openai-gemini";
+import { AttemptError } from "../providers/upstream";
+import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../providers/usage-formats";
+import { encodeOpenAIStream, openAIStreamError, type OpenAIStreamMeta } from "./encode-openai";
+import { estimateTokens } from "./estimate";
+import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+import { decodeAnthropicStream } from "./translate-anthropic-to-openai";
+import { decodeGeminiStream } from "./translate-gemini-to-openai";
+import { decodeOpenAIStream } from "./translate-openai-chunks";
+import { anthropicStreamError, encodeAnthropicStream, type AnthropicStreamMeta } from "./translate-openai-to-anthropic";
+import { translatedStreamResponse } from "./translated-stream";
+import type { PivotChunk, StreamState } from "./pivot";
+import type { SseEvent } from "./sse-parse";
+
+/*
+ * Responders for every pair whose formats differ. A provider's answer is read into the pivot (an OpenAI
+ * choice and token counts), then written in the client's format with usage and cost.
+ */
+
+interface Pivot {
+  choice: Json;
+  tokens: TokenCounts | null;
+}
+
+const READ_PIVOT: Record<Exclude<WireFormat, "openai"> | "openai", (json: Json) => Pivot> = {
+  openai: (json) => ({ choice: ((json.choices as Json[] | undefined)?.[0] ?? { index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }), tokens: tokensFromOpenAIUsage(json.usage) }),
+  anthropic: (json) => ({ choice: anthropicMessageToOpenAIChoice(json as AnthropicMessage), tokens: tokensFromAnthropicUsage(json.usage) }),
+  gemini: (json) => ({ choice: geminiToOpenAIChoice(json as GeminiResponse), tokens: tokensFromGeminiUsage((json as GeminiResponse).usageMetadata) }),
+};
+
+const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncGenerator<PivotChunk>> = {
+  openai: decodeOpenAIStream,
+  anthropic: decodeAnthropicStream,
+  gemini: decodeGeminiStream,
+};
+
+async function readUpstreamJson(ctx: ResponderContext): Promise<Json> {
+  const { planned, response } = ctx.served;
+  try {
+    return JSON.parse(await response.text()) as Json;
+  } catch (err) {
+    const last = ctx.event.attempts.at(-1)!;
+    last.ok = false;
+    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
+    await ctx.finish("error");
+    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
+  } finally {
+    ctx.served.release();
+    ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+  }
+}
+
+function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; cost: bigint } {
+  const msg = pivot.choice.message as Json | undefined;
+  const tokens = pivot.tokens ?? {
+    prompt_tokens: ctx.greq.estimatePromptTokens(),
+    completion_tokens: estimateTokens(openAIText(msg?.content) + ((msg?.reasoning as string) ?? "")),
+    cached_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+  };
+  return { tokens, cost: ctx.bill(tokens, pivot.tokens === null) };
+}
+
+function anthropicThinking(ctx: ResponderContext): boolean {
+  const t = (ctx.greq.body.thinking as { type?: string } | undefined)?.type;
+  return t === "enabled" || t === "adaptive";
+}
+
+const anthropicMessageId = (requestId: string) => `msg_${requestId.replace(/^gen-/, "")}`;
+
+function openAIMeta(ctx: ResponderContext): OpenAIStreamMeta {
+  const { planned } = ctx.served;
+  return { id: ctx.requestId, created: Math.floor(ctx.event.created_at / 1000), model: planned.model.id, provider: planned.provider.name };
+}
+
+function anthropicMeta(ctx: ResponderContext): AnthropicStreamMeta {
+  return { id: anthropicMessageId(ctx.requestId), model: ctx.served.planned.model.id, thinking: anthropicThinking(ctx) };
+}
+
+/** Responds to an OpenAI-format client from a provider of another format. */
+function toOpenAIClient(upstream: Exclude<WireFormat, "openai">) {
+  return async (ctx: ResponderContext): Promise<Response> => {
+    const meta = openAIMeta(ctx);
+    if (ctx.greq.stream) {
+      return translatedStreamResponse(ctx, {
+        decode: DECODE[upstream],
+        encode: (chunks, state, ending) => encodeOpenAIStream(chunks, state, ending, meta),
+        errorEvent: (message, status) => openAIStreamError(meta, message, status),
+      });
+    }
+    const pivot = READ_PIVOT[upstream](await readUpstreamJson(ctx));
+    const { tokens, cost } = billPivot(ctx, pivot);
+    const body = {
+      id: meta.id,
+      object: "chat.completion",
+      created: meta.created,
+      model: meta.model,
+      provider: meta.provider,
+      choices: [pivot.choice],
+      usage: { ...openAIUsageFromTokens(tokens), cost: usdNumber(cost) },
+    };
+    void ctx.finish("ok");
+    return new Response(JSON.stringify(body), { status: 200, headers: servedHeaders(ctx, "application/json") });
+  };
+}
+
+/** Responds to an Anthropic-format client from a provider of another format. */
+function toAnthropicClient(upstream: Exclude<WireFormat, "anthropic">) {
+  return async (ctx: ResponderContext): Promise<Response> => {
+    const meta = anthropicMeta(ctx);
+    if (ctx.greq.stream) {
+      return translatedStreamResponse(ctx, {
+        decode: DECODE[upstream],
+        encode: (chunks, state, ending) => encodeAnthropicStream(chunks, state, ending, meta),
+        errorEvent: anthropicStreamError,
+      });
+    }
+    const pivot = READ_PIVOT[upstream](await readUpstreamJson(ctx));
+    const { tokens, cost } = billPivot(ctx, pivot);
+    const body = openAIToAnthropicMessage({ choices: [pivot.choice] }, { id: meta.id, model: meta.model, tokens, cost: usdNumber(cost), thinking: meta.thinking });
+    void ctx.finish("ok");
+    return new Response(JSON.stringify(body), { status: 200, headers: servedHeaders(ctx, "application/json") });
+  };
+}
+
+registerResponder("openai", "anthropic", toOpenAIClient("anthropic"));
+registerResponder("openai", "gemini", toOpenAIClient("gemini"));
+registerResponder("anthropic", "openai", toAnthropicClient("openai"));
+registerResponder("anthropic", "gemini", toAnthropicClient("gemini"));

@@ -1,0 +1,96 @@
+import type { TokenCounts } from "../ledger/cost";
+import type { UsageStatus } from "../ledger/event";
+import { AttemptError } from "../providers/upstream";
+import { TIMEOUTS } from "../routing/attempts";
+import { StreamState, type PivotChunk } from "./pivot";
+import { servedHeaders, type ResponderContext } from "./responder";
+import { sseEvents, watchedChunks, type SseEvent } from "./sse-parse";
+
+/** Bills a translated stream once, from what the state holds (reported usage, or an estimate). */
+export interface StreamEnding {
+  bill(): { tokens: TokenCounts; cost: bigint };
+}
+
+export interface TranslatedStreamOptions {
+  decode(events: AsyncIterable<SseEvent>, state: StreamState): AsyncIterable<PivotChunk>;
+  encode(chunks: AsyncIterable<PivotChunk>, state: StreamState, ending: StreamEnding): AsyncIterable<string>;
+  /** The client-format event that ends a stream that did not finish. */
+  errorEvent(message: string, status: number): string;
+}
+
+type End = "done" | "cut" | "idle" | "client_gone";
+const STATUS: Record<End, UsageStatus> = { done: "ok", cut: "cut", idle: "cut", client_gone: "cancelled" };
+
+/**
+ * A stream whose format differs between provider and client: upstream bytes → SSE events → decoder (pivot
+ * deltas) → encoder (client events) → client, one event at a time through async generators; nothing is
+ * buffered beyond the event being translated. The usage event is finished when the stream ends, however it ends.
+ */
+export function translatedStreamResponse(ctx: ResponderContext, opts: TranslatedStreamOptions): Response {
+  const { response, controller } = ctx.served;
+  const { event } = ctx;
+  const { readable, writable } = new IdentityTransformStream();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  const state = new StreamState();
+  let billed: { tokens: TokenCounts; cost: bigint } | null = null;
+  const ending: StreamEnding = {
+    bill: () => {
+      if (!billed) {
+        const { tokens, estimated } = state.tokens(() => ctx.greq.estimatePromptTokens());
+        billed = { tokens, cost: ctx.bill(tokens, estimated) };
+      }
+      return billed;
+    },
+  };
+  let idle = false;
+  const abort = (why: string, kind: "cancelled" | "timeout") => controller.abort(new AttemptError(0, why, kind));
+
+  const work = (async () => {
+    let end: End = "cut";
+    let error: string | undefined;
+    const chunks = watchedChunks(response.body!.getReader(), {
+      idleMs: TIMEOUTS.idle,
+      onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
+      onIdle: () => {
+        idle = true;
+        abort(`no data for ${TIMEOUTS.idle} ms`, "timeout");
+      },
+    });
+    try {
+      for await (const text of opts.encode(opts.decode(sseEvents(chunks), state), state, ending)) {
+        try {
+          await writer.write(encoder.encode(text));
+        } catch {
+          end = "client_gone";
+          abort("client disconnected", "cancelled");
+          break;
+        }
+      }
+      if (end !== "client_gone") {
+        if (state.finished && !state.error) end = "done";
+        else error = state.error ?? "upstream stream ended before the answer finished";
+      }
+    } catch (err) {
+      const reason = controller.signal.reason;
+      if (reason instanceof AttemptError && reason.kind === "cancelled") end = "client_gone";
+      else {
+        end = idle ? "idle" : "cut";
+        error = idle ? `upstream stream idle for ${TIMEOUTS.idle} ms` : `upstream stream failed: ${String(err)}`;
+      }
+    } finally {
+      if (end === "cut" || end === "idle") {
+        await writer.write(encoder.encode(opts.errorEvent(error!, end === "idle" ? 504 : 502))).catch(() => {});
+      }
+      if (end !== "client_gone") await writer.close().catch(() => {});
+      else await writer.abort().catch(() => {});
+    }
+    ctx.served.release();
+    ending.bill();
+    event.cancelled = end === "client_gone";
+    if (end !== "done") event.attempts.at(-1)!.error = error ?? "client disconnected";
+    await ctx.finish(STATUS[end]);
+  })();
+  ctx.waitUntil(work);
+  return new Response(readable, { status: 200, headers: servedHeaders(ctx, "text/event-stream") });
+}
