@@ -1,4 +1,6 @@
 import { env, SELF } from "cloudflare:test";
+import { expect } from "vitest";
+import { builtinCatalog } from "../../src/catalog";
 import { displayPrefix, generateKey, generateKeyId, hashKey, kvKeyName, type KeyRecord, type Scope } from "../../src/auth/keys";
 import { insertKey, insertTeam } from "../../src/auth/queries";
 
@@ -63,11 +65,105 @@ export async function generationOf(key: string, id: string): Promise<Record<stri
   return ((await r.json()) as { data: Record<string, any> }).data;
 }
 
-export async function upstreamLog(tag: string): Promise<{ at: number; auth: string | null; body: Record<string, any> }[]> {
+export interface UpstreamLogEntry {
+  at: number;
+  path: string;
+  auth: string | null;
+  body: Record<string, any>;
+  closed_at: number | null;
+  completed: boolean;
+}
+
+export async function upstreamLog(tag: string): Promise<UpstreamLogEntry[]> {
   const r = await fetch(`${env.UPSTREAM_ORIGIN}/__log?tag=${encodeURIComponent(tag)}`);
   return r.json();
 }
 
 export function userMsg(text: string) {
   return [{ role: "user", content: text }];
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+let tags = 0;
+/** A tag no other test uses, for the fake upstream's log and its deterministic chunk ids. */
+export function uniqueTag(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${(tags++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** The SSE events of a stream body, each with its terminating blank line. */
+export function sseEvents(text: string): string[] {
+  return text.match(/[^]*?(?:\r?\n){2}/g) ?? [];
+}
+
+/** The JSON of a `data:` event. */
+export function eventJson(event: string): any {
+  return JSON.parse(event.replace(/^data: ?/, "").trim());
+}
+
+/** Decimal dollars as integer picodollars, computed here independently of the gateway's own arithmetic. */
+function picodollars(usd: string): bigint {
+  const [whole, frac = ""] = usd.split(".");
+  expect(frac.length).toBeLessThanOrEqual(12);
+  return BigInt(whole!) * 10n ** 12n + BigInt(frac.padEnd(12, "0"));
+}
+
+function dollars(pico: bigint): string {
+  return `${pico / 10n ** 12n}.${(pico % 10n ** 12n).toString().padStart(12, "0")}`;
+}
+
+/**
+ * The exact cost (decimal dollars, 12 places) of a request to a catalog model, from the catalog's price strings:
+ * uncached prompt, cache reads, cache writes, plain completion and reasoning at their prices (falling back to
+ * prompt / completion), plus the per-request price.
+ */
+export function expectedCost(
+  modelId: string,
+  t: { prompt: number; completion: number; cached?: number; cacheWrite?: number; reasoning?: number },
+): string {
+  const p = builtinCatalog.model(modelId)!.pricing;
+  const prompt = picodollars(p.prompt);
+  const completion = picodollars(p.completion);
+  const cached = BigInt(t.cached ?? 0);
+  const cw = BigInt(t.cacheWrite ?? 0);
+  const reasoning = BigInt(t.reasoning ?? 0);
+  return dollars(
+    (BigInt(t.prompt) - cached - cw) * prompt +
+      cached * (p.input_cache_read ? picodollars(p.input_cache_read) : prompt) +
+      cw * (p.input_cache_write ? picodollars(p.input_cache_write) : prompt) +
+      (BigInt(t.completion) - reasoning) * completion +
+      reasoning * (p.internal_reasoning ? picodollars(p.internal_reasoning) : completion) +
+      (p.request ? picodollars(p.request) : 0n),
+  );
+}
+
+/** Sums decimal dollar strings exactly. */
+export function sumDollars(values: string[]): string {
+  return dollars(values.reduce((s, v) => s + picodollars(v), 0n));
+}
+
+/** Asserts a JSON error in the gateway's shape and returns its `error` object. */
+export async function expectError(r: Response, status: number, code: string): Promise<Record<string, any>> {
+  const text = await r.text();
+  expect(r.status, text).toBe(status);
+  expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+  const id = r.headers.get("x-request-id");
+  expect(id).toMatch(/^gen-\d+-[0-9a-f]{20}$/);
+  const body = JSON.parse(text) as { error: Record<string, any> };
+  expect(Object.keys(body)).toEqual(["error"]);
+  expect(body.error).toMatchObject({ code, request_id: id });
+  expect(typeof body.error.message).toBe("string");
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(body.error.type).toBe(
+    ({ 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 405: "invalid_request_error", 408: "timeout_error", 413: "request_too_large", 429: "rate_limit_error", 504: "timeout_error" } as Record<number, string>)[status] ??
+      (status >= 500 ? "api_error" : "invalid_request_error"),
+  );
+  return body.error;
+}
+
+export async function usageOf(key: string, query = ""): Promise<Record<string, any>> {
+  const r = await gw(`/v1/usage${query ? `?${query}` : ""}`, { key });
+  const text = await r.text();
+  expect(r.status, text).toBe(200);
+  return JSON.parse(text);
 }

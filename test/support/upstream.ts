@@ -22,7 +22,8 @@
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
  *
- * GET /__log?tag=NAME returns what the server received for the tag: [{ at, auth, body }].
+ * GET /__log?tag=NAME returns what the server received for the tag: [{ at, path, auth, body, closed_at, completed }],
+ * where closed_at is when the connection of that request closed and completed whether the whole answer was sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -33,6 +34,10 @@ export interface ReceivedRequest {
   path: string;
   auth: string | null;
   body: Record<string, unknown>;
+  /** When the response's connection closed (null while open). */
+  closed_at: number | null;
+  /** Whether the whole response was written before it closed. */
+  completed: boolean;
 }
 
 export type Directives = Record<string, string>;
@@ -117,14 +122,18 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   res.flushHeaders();
   const delay = num(d, "delay", 0);
+  let written: Promise<void> = Promise.resolve();
   for (let i = 0; i < content.length; i++) {
     if (d.cut_after !== undefined && i >= Number(d.cut_after)) {
+      // Let what was written reach the wire first: a provider that dies mid-answer has sent what it sent.
+      await written;
       res.socket?.destroy();
       return;
     }
     if (d.stall_after !== undefined && i >= Number(d.stall_after)) return; // left open, silent
     if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
-    res.write(content[i]);
+    if (res.destroyed) return; // the client went away: stop, as a provider would
+    written = new Promise<void>((r) => res.write(content[i], () => r()));
     if (delay) await sleep(delay);
   }
   for (const t of tail) res.write(t);
@@ -159,7 +168,19 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
       const tag = d.tag ?? "";
       const n = (counts.get(tag) ?? 0) + 1;
       counts.set(tag, n);
-      log.push({ at: Date.now(), path: url.pathname, auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? (req.headers["x-goog-api-key"] as string) ?? null, body });
+      const entry: ReceivedRequest = {
+        at: Date.now(),
+        path: url.pathname,
+        auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? (req.headers["x-goog-api-key"] as string) ?? null,
+        body,
+        closed_at: null,
+        completed: false,
+      };
+      log.push(entry);
+      res.on("close", () => {
+        entry.closed_at = Date.now();
+        entry.completed = res.writableFinished;
+      });
       try {
         if (d.reset) {
           req.socket.destroy();
