@@ -3,6 +3,7 @@ import { newApp } from "./http/app";
 import { chatCompletions } from "./http/chat";
 import { anthropicErrors, messages } from "./http/messages";
 import { generation, keyInfo, usage } from "./http/usage";
+import { auditExport, exportAck, usageExport } from "./http/usage-export";
 
 export { Ledger } from "./ledger/ledger-do";
 export { Health } from "./routing/health-do";
@@ -14,5 +15,8 @@ app.post("/v1/messages", anthropicErrors, requireKey("inference"), messages);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
 app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);
 app.get("/v1/key", requireKey("inference"), keyInfo);
+app.get("/v1/usage/export", requireKey("usage:read", { allowAdmin: true }), usageExport);
+app.post("/v1/usage/export/ack", requireKey("usage:read", { allowAdmin: true }), exportAck);
+app.get("/v1/audit/export", requireKey("usage:read", { allowAdmin: true }), auditExport);
 
 export default app;

@@ -36,6 +36,8 @@ const ROUTES: Record<string, string[]> = {
   "/v1/models": ["GET"],
   "/v1/usage": ["GET"],
   "/v1/usage/export": ["GET"],
+  "/v1/usage/export/ack": ["POST"],
+  "/v1/audit/export": ["GET"],
   "/v1/generation": ["GET"],
   "/v1/key": ["GET"],
 };

@@ -1,7 +1,9 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import type { Env } from "../env";
-import { formatUsd } from "../ledger/cost";
+import { formatUsd, usdNumber } from "../ledger/cost";
+import { budgetSpecs, rateSpecs } from "../ledger/request-hold";
+import { loadPolicy } from "../policy/load";
 import { USAGE_GROUPS, type UsageEvent, type UsageGroupRow, type UsageTotalsRow } from "../ledger/event";
 import type { HonoEnv } from "./app";
 import { parseWith } from "./body";
@@ -91,7 +93,7 @@ export async function usage(c: Context<HonoEnv>): Promise<Response> {
   });
 }
 
-export function generationOut(e: UsageEvent & { answered: boolean }, team: string) {
+export function generationOut(e: Omit<UsageEvent, "team">, team: string) {
   const cost = BigInt(e.cost);
   return {
     id: e.id,
@@ -129,12 +131,41 @@ export async function generation(c: Context<HonoEnv>): Promise<Response> {
   return c.json({ data: generationOut(e, caller.team) });
 }
 
-/** GET /v1/key: the calling key, its scopes and its spend. */
+/** GET /v1/key: the calling key, its scopes, its limits (budgets with what is reserved) and its spend, like OpenRouter's. */
 export async function keyInfo(c: Context<HonoEnv>): Promise<Response> {
   const caller = c.get("caller");
   const key = caller.key!;
-  const spend = await ledger(c.env, caller.team).keySpend(key.id);
-  const t = totalsOut(spend);
+  const { policy } = await loadPolicy(c.env, caller.team);
+  const now = Date.now();
+  const specs = budgetSpecs(policy, key.id, null, now);
+  const rates = rateSpecs(policy, key.id);
+  const r = await ledger(c.env, caller.team).keyReport(key.id, specs, [...rates.rpm, ...rates.tpm], now);
+  const budgets = specs.map((spec, i) => {
+    const st = r.budgets[i]!;
+    const remaining = st.available > 0n ? st.available : 0n;
+    return {
+      scope: spec.scope,
+      period: spec.period,
+      window: spec.label,
+      resets_at: spec.ends_at === null ? null : new Date(spec.ends_at).toISOString(),
+      limit: usdNumber(spec.limit),
+      limit_exact: formatUsd(spec.limit),
+      usage: usdNumber(st.spent),
+      usage_exact: formatUsd(st.spent),
+      reserved: usdNumber(st.held),
+      reserved_exact: formatUsd(st.held),
+      remaining: usdNumber(remaining),
+      remaining_exact: formatUsd(remaining),
+    };
+  });
+  // OpenRouter's `limit` fields: the budget closest to running out.
+  let t = -1;
+  r.budgets.forEach((st, i) => {
+    if (t < 0 || st.available < r.budgets[t]!.available) t = i;
+  });
+  const tightest = t < 0 ? null : budgets[t]!;
+  const spend = (t: UsageTotalsRow) => BigInt(t.cost_subunits);
+  const rpm = r.rates.filter((x) => x.bucket.startsWith("rpm:"));
   return c.json({
     data: {
       key_id: key.id,
@@ -142,12 +173,24 @@ export async function keyInfo(c: Context<HonoEnv>): Promise<Response> {
       team: key.team,
       scopes: key.scopes,
       expires_at: key.expires_at === null ? null : new Date(key.expires_at).toISOString(),
-      usage: t.cost,
-      usage_exact: t.cost_exact,
-      requests: t.requests,
-      limit: null,
-      limit_remaining: null,
+      limit: tightest?.limit ?? null,
+      limit_remaining: tightest?.remaining ?? null,
+      limit_reset: tightest ? ({ day: "daily", week: "weekly", month: "monthly", total: null } as const)[tightest.period] : null,
+      usage: usdNumber(spend(r.total)),
+      usage_exact: formatUsd(spend(r.total)),
+      usage_daily: usdNumber(spend(r.day)),
+      usage_weekly: usdNumber(spend(r.week)),
+      usage_monthly: usdNumber(spend(r.month)),
+      requests: r.total.requests,
+      budgets,
+      rate_limit: rpm.length ? { requests: Math.min(...rpm.map((x) => x.capacity)), interval: "1m" } : null,
+      rate_limits: r.rates.map((x) => ({
+        kind: x.bucket.slice(0, 3),
+        scope: x.bucket.includes(":key:") ? "key" : "team",
+        limit: x.capacity,
+        remaining: x.remaining,
+        reset_ms: x.reset_ms,
+      })),
     },
   });
 }
-

@@ -40,6 +40,11 @@ export interface UsageEvent extends TokenCounts {
   /** Epoch ms when the request arrived. */
   created_at: number;
   attempts: Attempt[];
+  /** Budget leases the request reserved under (not stored; the ledger counts the cost against them). */
+  leases?: string[];
+  /** The request's messages and the answer, only when the team's policy sets data.log_prompts. */
+  prompt?: string | null;
+  completion?: string | null;
 }
 
 export const USAGE_GROUPS = ["day", "hour", "model", "provider", "key", "user"] as const;

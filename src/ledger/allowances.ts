@@ -1,0 +1,324 @@
+import type { BudgetSpec, LeaseGrant, LeaseReturn, LeaseShrink } from "./budget-book";
+import type { AllowanceReply, AllowanceRequest } from "./ledger-do";
+import type { RateGiveBack, RateGrant, RateSpec } from "./rate-book";
+
+/**
+ * The isolate's side of budgets and rate limits. It holds slices leased from each team's Ledger and
+ * reserves from them locally, so a request pays a Durable Object round trip only when a slice runs out (one
+ * call per team at a time; requests that miss meanwhile wait for it and look again).
+ *
+ * Exactness: a reservation is taken from a slice only if the slice's free amount covers it, synchronously
+ * after the check. A slice that cannot take a reservation is retired: its free part goes back to the
+ * Ledger with the next call, and once its last request settles the lease is returned with the exact total
+ * spent under it. A request that used more than it reserved (a provider reported more prompt tokens than
+ * the estimate) overdraws its slice; the overdraft is returned as spend like the rest.
+ */
+
+/** Rate tokens taken from the Ledger are used within this window, then what is left goes back. */
+export const RATE_WINDOW_MS = 2_000;
+/** A refused budget is not asked again for a bigger reservation within this time. */
+const DENIED_TTL_MS = 1_000;
+
+export interface RateNeed {
+  spec: RateSpec;
+  amount: number;
+}
+
+export type BudgetRefusalState = Pick<LeaseGrant, "limit" | "spent" | "held" | "available">;
+
+/** Why a request cannot go ahead. */
+export type Refusal =
+  | { kind: "budget"; spec: BudgetSpec; need: bigint; state: BudgetRefusalState }
+  | { kind: "rate"; need: RateNeed; grant: RateGrant };
+
+export class RefusedError extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.kind === "budget" ? `budget ${refusal.spec.bucket} exhausted` : `rate limit ${refusal.need.spec.bucket} reached`);
+  }
+}
+
+interface Slice {
+  team: string;
+  leaseId: string;
+  bucket: string;
+  amount: bigint;
+  reserved: bigint;
+  spent: bigint;
+  inflight: number;
+  reserveUntil: number;
+  retired: boolean;
+  returned: boolean;
+}
+
+interface RateSlice {
+  bucket: string;
+  tokens: number;
+  until: number;
+}
+
+interface TeamState {
+  slices: Map<string, Slice>;
+  rates: Map<string, RateSlice>;
+  /** Piggybacked on the next call. */
+  shrink: LeaseShrink[];
+  returns: LeaseReturn[];
+  rateReturns: Map<string, number>;
+  /** Last grant per bucket, to size the next ask. */
+  lastGrant: Map<string, { amount: bigint | number; at: number }>;
+  denied: Map<string, { state: BudgetRefusalState; until: number }>;
+  call: Promise<void> | null;
+}
+
+export interface Hold {
+  /** Lease ids the request reserved under, for its usage event. */
+  leases: string[];
+  /** Settles the reservation to the request's actual cost and tokens (0n, 0 on failure: a release). */
+  settle(cost: bigint, tokens: number): Promise<void> | null;
+}
+
+const NO_HOLD: Hold = { leases: [], settle: () => null };
+
+export type LedgerCall = (team: string, req: AllowanceRequest) => Promise<AllowanceReply>;
+
+export class Allowances {
+  private readonly teams = new Map<string, TeamState>();
+
+  constructor(private readonly call: LedgerCall, private readonly newId: () => string = () => crypto.randomUUID()) {}
+
+  private team(team: string): TeamState {
+    let t = this.teams.get(team);
+    if (!t) {
+      t = { slices: new Map(), rates: new Map(), shrink: [], returns: [], rateReturns: new Map(), lastGrant: new Map(), denied: new Map(), call: null };
+      this.teams.set(team, t);
+    }
+    return t;
+  }
+
+  /**
+   * Reserves `amount` picodollars in every budget window and `need.amount` tokens in every rate bucket, or
+   * throws RefusedError. With nothing to reserve it costs nothing.
+   */
+  async reserve(team: string, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[]): Promise<Hold> {
+    if (budgets.length === 0 && rates.length === 0) return NO_HOLD;
+    const t = this.team(team);
+    for (;;) {
+      const now = Date.now();
+      const missB = budgets.filter((s) => !this.fitsBudget(t, s, amount, now));
+      const missR = rates.filter((r) => !this.fitsRate(t, r, now));
+      if (missB.length === 0 && missR.length === 0) return this.take(t, budgets, amount, rates);
+      for (const s of missB) {
+        const d = t.denied.get(s.bucket);
+        if (d && d.until > now && amount > d.state.available) throw new RefusedError({ kind: "budget", spec: s, need: amount, state: d.state });
+      }
+      if (t.call) {
+        await t.call;
+        continue;
+      }
+      const result = this.refill(team, t, missB, amount, missR, now);
+      const call: Promise<void> = result.then(
+        () => {},
+        () => {},
+      );
+      t.call = call;
+      void call.finally(() => {
+        if (t.call === call) t.call = null;
+      });
+      const refusal = await result;
+      if (refusal) throw new RefusedError(refusal);
+      // Take at once, before another request can use the fresh slices.
+      const now2 = Date.now();
+      if (budgets.every((s) => this.fitsBudget(t, s, amount, now2)) && rates.every((r) => this.fitsRate(t, r, now2))) {
+        return this.take(t, budgets, amount, rates);
+      }
+    }
+  }
+
+  private fitsBudget(t: TeamState, spec: BudgetSpec, amount: bigint, now: number): boolean {
+    if (amount <= 0n) return true;
+    const s = t.slices.get(spec.bucket);
+    return !!s && !s.retired && s.reserveUntil > now && s.amount - s.reserved - s.spent >= amount;
+  }
+
+  private fitsRate(t: TeamState, r: RateNeed, now: number): boolean {
+    if (r.amount <= 0) return true;
+    const s = t.rates.get(r.spec.bucket);
+    return !!s && s.until > now && s.tokens >= r.amount;
+  }
+
+  private take(t: TeamState, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[]): Hold {
+    const taken: Slice[] = [];
+    if (amount > 0n) {
+      for (const spec of budgets) {
+        const s = t.slices.get(spec.bucket)!;
+        s.reserved += amount;
+        s.inflight++;
+        taken.push(s);
+      }
+    }
+    const takenRates: { bucket: string; amount: number }[] = [];
+    for (const r of rates) {
+      if (r.amount <= 0) continue;
+      t.rates.get(r.spec.bucket)!.tokens -= r.amount;
+      takenRates.push({ bucket: r.spec.bucket, amount: r.amount });
+    }
+    let settled = false;
+    return {
+      leases: taken.map((s) => s.leaseId),
+      settle: (cost, tokens) => {
+        if (settled) return null;
+        settled = true;
+        for (const s of taken) {
+          s.reserved -= amount;
+          s.spent += cost;
+          s.inflight--;
+        }
+        for (const r of takenRates) {
+          // Token buckets get back what a request did not use; request buckets keep the request.
+          if (!r.bucket.startsWith("tpm:")) continue;
+          const back = r.amount - tokens;
+          const cur = t.rates.get(r.bucket);
+          if (cur && cur.until > Date.now()) cur.tokens += back;
+          else t.rateReturns.set(r.bucket, (t.rateReturns.get(r.bucket) ?? 0) + back);
+        }
+        return this.retireIdle(t, taken);
+      },
+    };
+  }
+
+  /** Returns leases whose window is over and whose last request has settled; the call goes under waitUntil. */
+  private retireIdle(t: TeamState, slices: readonly Slice[]): Promise<void> | null {
+    const now = Date.now();
+    let any = false;
+    for (const s of slices) {
+      if (s.inflight > 0 || s.returned) continue;
+      if (!s.retired && s.reserveUntil > now) continue;
+      this.retire(t, s);
+      any = true;
+    }
+    return any ? this.flush(slices[0]!.team, t) : null;
+  }
+
+  /** Stops reserving from a slice: gives back its free part now, or returns the lease if nothing runs on it. */
+  private retire(t: TeamState, s: Slice): void {
+    if (t.slices.get(s.bucket) === s) t.slices.delete(s.bucket);
+    if (s.inflight === 0) {
+      if (!s.returned) {
+        s.returned = true;
+        t.returns.push({ lease_id: s.leaseId, spent: s.spent });
+        t.denied.delete(s.bucket);
+      }
+      return;
+    }
+    if (s.retired) return;
+    s.retired = true;
+    const free = s.amount - s.reserved - s.spent;
+    if (free > 0n) {
+      s.amount -= free;
+      t.shrink.push({ lease_id: s.leaseId, by: free });
+      t.denied.delete(s.bucket);
+    }
+  }
+
+  /** Sends pending returns (settles of retired leases) when no reservation is on its way to carry them. */
+  private async flush(team: string, t: TeamState): Promise<void> {
+    if (t.shrink.length === 0 && t.returns.length === 0 && t.rateReturns.size === 0) return;
+    const req = this.drainPending(t);
+    try {
+      await this.call(team, req);
+    } catch (err) {
+      // Leases the Ledger never hears back from expire there; nothing is over-counted, only held longer.
+      console.error(JSON.stringify({ msg: "lease return failed", team, error: String(err) }));
+    }
+  }
+
+  private drainPending(t: TeamState): AllowanceRequest {
+    const req: AllowanceRequest = {};
+    if (t.shrink.length) req.shrink = t.shrink.splice(0);
+    if (t.returns.length) req.returns = t.returns.splice(0);
+    if (t.rateReturns.size) {
+      req.rate_returns = [...t.rateReturns].map(([bucket, amount]): RateGiveBack => ({ bucket, amount }));
+      t.rateReturns.clear();
+    }
+    return req;
+  }
+
+  private async refill(team: string, t: TeamState, budgets: BudgetSpec[], amount: bigint, rates: RateNeed[], now: number): Promise<Refusal | null> {
+    for (const spec of budgets) {
+      const s = t.slices.get(spec.bucket);
+      if (s) this.retire(t, s);
+    }
+    for (const r of rates) {
+      const s = t.rates.get(r.spec.bucket);
+      if (s) {
+        t.rates.delete(r.spec.bucket);
+        if (s.tokens !== 0) t.rateReturns.set(r.spec.bucket, (t.rateReturns.get(r.spec.bucket) ?? 0) + s.tokens);
+      }
+    }
+    const req = this.drainPending(t);
+    req.budgets = budgets.map((spec) => ({ lease_id: this.newId(), spec, need: amount, want: this.want(t, spec.bucket, amount, now) as bigint }));
+    req.rates = rates.map((r) => ({ spec: r.spec, need: r.amount, want: this.want(t, r.spec.bucket, r.amount, now) as number }));
+    const reply = await this.call(team, req);
+    const at = Date.now();
+    let refusal: Refusal | null = null;
+    reply.budgets.forEach((g, i) => {
+      const spec = budgets[i]!;
+      if (g.granted <= 0n) {
+        t.denied.set(spec.bucket, { state: { limit: g.limit, spent: g.spent, held: g.held, available: g.available }, until: at + DENIED_TTL_MS });
+        refusal ??= { kind: "budget", spec, need: amount, state: g };
+        return;
+      }
+      t.denied.delete(spec.bucket);
+      t.lastGrant.set(spec.bucket, { amount: g.granted, at });
+      t.slices.set(spec.bucket, {
+        team, leaseId: g.lease_id, bucket: spec.bucket, amount: g.granted, reserved: 0n, spent: 0n, inflight: 0,
+        reserveUntil: g.reserve_until, retired: false, returned: false,
+      });
+    });
+    reply.rates.forEach((g, i) => {
+      const need = rates[i]!;
+      if (g.granted <= 0) {
+        refusal ??= { kind: "rate", need, grant: g };
+        return;
+      }
+      t.lastGrant.set(need.spec.bucket, { amount: g.granted, at });
+      t.rates.set(need.spec.bucket, { bucket: need.spec.bucket, tokens: g.granted, until: at + RATE_WINDOW_MS });
+    });
+    return refusal;
+  }
+
+  /** Ask for enough for several requests, doubling while slices keep running out within their window. */
+  private want(t: TeamState, bucket: string, need: bigint | number, now: number): bigint | number {
+    const last = t.lastGrant.get(bucket);
+    const recent = last && now - last.at < 10_000;
+    if (typeof need === "bigint") {
+      const base = need * 8n;
+      const doubled = recent ? (last.amount as bigint) * 2n : 0n;
+      return doubled > base ? doubled : base;
+    }
+    return Math.max(need * 4, recent ? (last.amount as number) * 2 : 0);
+  }
+
+  /** What this isolate holds for a team (for /v1/key and tests). */
+  held(team: string): { leases: number; reserved: bigint; free: bigint } {
+    const t = this.teams.get(team);
+    let reserved = 0n;
+    let free = 0n;
+    for (const s of t?.slices.values() ?? []) {
+      reserved += s.reserved;
+      free += s.amount - s.reserved - s.spent;
+    }
+    return { leases: t?.slices.size ?? 0, reserved, free };
+  }
+
+  /** Returns every lease with nothing in flight and gives back rate tokens (tests, shutdown). */
+  async releaseAll(): Promise<void> {
+    await Promise.all(
+      [...this.teams.entries()].map(([team, t]) => {
+        for (const s of [...t.slices.values()]) if (s.inflight === 0) this.retire(t, s);
+        for (const [bucket, r] of t.rates) if (r.tokens !== 0) t.rateReturns.set(bucket, (t.rateReturns.get(bucket) ?? 0) + r.tokens);
+        t.rates.clear();
+        return this.flush(team, t);
+      }),
+    );
+  }
+}

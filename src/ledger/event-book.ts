@@ -1,0 +1,315 @@
+import { canonicalJson, chainHash, GENESIS_HASH, type AuditRecord, type ChainLink } from "./audit";
+import type { UsageEvent, UsageGroup, UsageGroupRow, UsageQuery, UsageTotalsRow } from "./event";
+import { hourBucket } from "./event";
+import { getMeta, setMeta } from "./schema";
+import { sha256Hex } from "./sha256";
+
+/**
+ * The Ledger's per-request records and hourly rollups: recording (idempotent by request id, chained for
+ * audit), the usage queries, export and pruning.
+ */
+
+const GROUP_COLUMN: Record<UsageGroup, string> = {
+  day: "substr(hour, 1, 10)",
+  hour: "hour",
+  model: "model",
+  provider: "provider",
+  key: "key_id",
+  user: "user_id",
+};
+
+const TOTALS_SQL = `COUNT(*) AS n, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
+  SUM(completion_tokens) AS completion_tokens, SUM(cached_tokens) AS cached_tokens,
+  SUM(cache_write_tokens) AS cache_write_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
+  CAST(COALESCE(SUM(cost), 0) AS TEXT) AS cost_subunits`;
+
+export interface EventRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  id: string;
+  created_at: number;
+  key_id: string;
+  user_id: string;
+  model_requested: string;
+  model: string;
+  provider: string;
+  status: string;
+  streamed: number;
+  cancelled: number;
+  estimated: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost: number;
+  ttfb_ms: number | null;
+  latency_ms: number;
+  attempts: string;
+  content_sha256: string | null;
+  hash: string;
+}
+
+/** A stored record (`team` is "": the ledger is the team's; the caller knows which). */
+export type StoredEvent = UsageEvent & { answered: boolean };
+/** A stored record with its place and hash in the audit chain, for export. */
+export type ExportedEvent = StoredEvent & { seq: number; hash: string };
+
+/** What record() hands on to the budget book: the spend of each new row and of each lease. */
+export interface Recorded {
+  spend: { created_at: number; hour: string; key_id: string; user: string | null; cost: number }[];
+  leaseUse: Map<string, bigint>;
+}
+
+const INSERT_EVENT = `INSERT OR IGNORE INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider,
+   status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens,
+   cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ RETURNING seq`;
+
+const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, requests, prompt_tokens, completion_tokens,
+   cached_tokens, cache_write_tokens, reasoning_tokens, cost)
+ VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+ ON CONFLICT (hour, model, provider, key_id, user_id) DO UPDATE SET
+   requests = requests + 1,
+   prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+   completion_tokens = completion_tokens + excluded.completion_tokens,
+   cached_tokens = cached_tokens + excluded.cached_tokens,
+   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+   reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+   cost = cost + excluded.cost`;
+
+export class EventBook {
+  private head: ChainLink | null = null;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** The last record of the chain (seq 0 and the genesis hash when there is none). */
+  chainHead(): ChainLink {
+    if (!this.head) {
+      const stored = getMeta(this.sql, "audit_head");
+      this.head = stored ? (JSON.parse(stored) as ChainLink) : { seq: 0, hash: GENESIS_HASH };
+    }
+    return this.head;
+  }
+
+  /** Where verification starts: the last pruned record, or null when nothing was pruned. */
+  chainAnchor(): ChainLink | null {
+    const stored = getMeta(this.sql, "audit_anchor");
+    return stored ? (JSON.parse(stored) as ChainLink) : null;
+  }
+
+  /** Inserts the new events (call inside a transaction); duplicates by id are ignored. */
+  insert(events: readonly UsageEvent[], logContent: boolean): { inserted: number; recorded: Recorded; commit: () => void } {
+    let head = this.chainHead();
+    const recorded: Recorded = { spend: [], leaseUse: new Map() };
+    let inserted = 0;
+    for (const e of events) {
+      const answered = e.status !== "error";
+      const hasContent = logContent && (e.prompt != null || e.completion != null);
+      const row: EventRow = {
+        seq: head.seq + 1,
+        id: e.id,
+        created_at: e.created_at,
+        key_id: e.key_id,
+        user_id: e.user ?? "",
+        model_requested: e.model_requested,
+        model: e.model,
+        provider: e.provider,
+        status: e.status,
+        streamed: e.streamed ? 1 : 0,
+        cancelled: e.cancelled ? 1 : 0,
+        estimated: e.estimated ? 1 : 0,
+        prompt_tokens: e.prompt_tokens,
+        completion_tokens: e.completion_tokens,
+        cached_tokens: e.cached_tokens,
+        cache_write_tokens: e.cache_write_tokens,
+        reasoning_tokens: e.reasoning_tokens,
+        cost: answered ? e.cost : 0,
+        ttfb_ms: e.ttfb_ms,
+        latency_ms: e.latency_ms,
+        attempts: JSON.stringify(e.attempts),
+        content_sha256: hasContent ? sha256Hex(canonicalJson({ prompt: e.prompt ?? null, completion: e.completion ?? null })) : null,
+        hash: "",
+      };
+      row.hash = chainHash(head.hash, auditRecordOf(row));
+      const hour = hourBucket(e.created_at);
+      // RETURNING gives a row only for a new id (rowsWritten also counts AUTOINCREMENT's bookkeeping).
+      const cur = this.sql.exec(
+        INSERT_EVENT,
+        row.seq, row.id, row.created_at, hour, row.key_id, row.user_id, row.model_requested, row.model, row.provider,
+        row.status, answered ? 1 : 0, row.streamed, row.cancelled, row.estimated, row.prompt_tokens, row.completion_tokens,
+        row.cached_tokens, row.cache_write_tokens, row.reasoning_tokens, row.cost, row.ttfb_ms, row.latency_ms, row.attempts,
+        row.content_sha256, row.hash,
+      );
+      if (cur.toArray().length === 0) continue;
+      inserted++;
+      head = { seq: row.seq, hash: row.hash };
+      if (hasContent) {
+        this.sql.exec(`INSERT OR REPLACE INTO content (id, prompt, completion) VALUES (?, ?, ?)`, e.id, e.prompt ?? null, e.completion ?? null);
+      }
+      for (const l of e.leases ?? []) recorded.leaseUse.set(l, (recorded.leaseUse.get(l) ?? 0n) + BigInt(row.cost));
+      if (!answered) continue;
+      recorded.spend.push({ created_at: e.created_at, hour, key_id: e.key_id, user: e.user || null, cost: row.cost });
+      this.sql.exec(
+        UPSERT_ROLLUP,
+        hour, e.model, e.provider, e.key_id, row.user_id,
+        e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.cache_write_tokens, e.reasoning_tokens, row.cost,
+      );
+    }
+    if (inserted > 0) setMeta(this.sql, "audit_head", JSON.stringify(head));
+    const finalHead = head;
+    // The in-memory head follows only once the transaction has committed.
+    return { inserted, recorded, commit: () => (this.head = finalHead) };
+  }
+
+  /** Forgets the cached head (after a failed transaction, or a test that edits rows). */
+  resetHead(): void {
+    this.head = null;
+  }
+
+  usage(q: UsageQuery): { totals: UsageTotalsRow; groups: UsageGroupRow[] } {
+    const where = ["hour >= ?", "hour <= ?"];
+    const binds: SqlStorageValue[] = [q.from_hour, q.to_hour];
+    const filters: [string, string | undefined][] = [
+      ["key_id", q.key_id],
+      ["user_id", q.user],
+      ["model", q.model],
+      ["provider", q.provider],
+    ];
+    for (const [col, val] of filters) {
+      if (val === undefined) continue;
+      where.push(`${col} = ?`);
+      binds.push(val);
+    }
+    const whereSql = where.join(" AND ");
+    const totals = toTotals(this.sql.exec(`SELECT ${TOTALS_SQL} FROM rollups WHERE ${whereSql}`, ...binds).one());
+    if (q.group_by.length === 0) return { totals, groups: [] };
+    const cols = q.group_by.map((g) => `${GROUP_COLUMN[g]} AS g_${g}`);
+    const groupSql = q.group_by.map((g) => `g_${g}`).join(", ");
+    const rows = this.sql
+      .exec(`SELECT ${cols.join(", ")}, ${TOTALS_SQL} FROM rollups WHERE ${whereSql} GROUP BY ${groupSql} ORDER BY ${groupSql}`, ...binds)
+      .toArray();
+    const groups = rows.map((r) => {
+      const g: UsageGroupRow = toTotals(r);
+      for (const k of q.group_by) {
+        const v = r[`g_${k}`] as string;
+        if (k === "user") g.user = v === "" ? null : v;
+        else g[k] = v;
+      }
+      return g;
+    });
+    return { totals, groups };
+  }
+
+  /** Totals of answered requests over [from_hour, to_hour], optionally for one key. */
+  totals(from_hour: string, to_hour: string, keyId?: string): UsageTotalsRow {
+    const keyFilter = keyId === undefined ? "" : " AND key_id = ?";
+    const binds: SqlStorageValue[] = keyId === undefined ? [from_hour, to_hour] : [from_hour, to_hour, keyId];
+    return toTotals(this.sql.exec(`SELECT ${TOTALS_SQL} FROM rollups WHERE hour >= ? AND hour <= ?${keyFilter}`, ...binds).one());
+  }
+
+  generation(id: string): StoredEvent | null {
+    const r = this.sql.exec<EventRow>(`SELECT * FROM events WHERE id = ?`, id).toArray()[0];
+    return r ? rowToEvent(r) : null;
+  }
+
+  /** Per-request records in arrival order after `cursor` (a seq), optionally within [from, to) epoch ms. */
+  exportPage(cursor: number, limit: number, from?: number, to?: number): { events: ExportedEvent[]; next: number | null } {
+    const rows = this.sql
+      .exec<EventRow>(
+        `SELECT * FROM events WHERE seq > ? AND created_at >= ? AND created_at < ? ORDER BY seq LIMIT ?`,
+        cursor, from ?? 0, to ?? Number.MAX_SAFE_INTEGER, limit,
+      )
+      .toArray();
+    const last = rows.at(-1);
+    return { events: rows.map((r) => ({ ...rowToEvent(r), seq: r.seq, hash: r.hash })), next: rows.length === limit && last ? last.seq : null };
+  }
+
+  /** The chain, page by page, with the anchor it starts from and the head it must end at. */
+  auditPage(cursor: number, limit: number): { anchor: ChainLink | null; head: ChainLink; rows: { record: AuditRecord; hash: string }[]; next: number | null } {
+    const rows = this.sql.exec<EventRow>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, limit).toArray();
+    const last = rows.at(-1);
+    return {
+      anchor: this.chainAnchor(),
+      head: this.chainHead(),
+      rows: rows.map((r) => ({ record: auditRecordOf(r), hash: r.hash })),
+      next: rows.length === limit && last ? last.seq : null,
+    };
+  }
+
+  /** The logged prompt and completion of one request, if its team logs them. */
+  content(id: string): { prompt: string | null; completion: string | null } | null {
+    const r = this.sql.exec<{ prompt: string | null; completion: string | null }>(`SELECT prompt, completion FROM content WHERE id = ?`, id).toArray()[0];
+    return r ?? null;
+  }
+
+  /**
+   * Deletes the oldest records, up to `maxSeq` and before `beforeHour`, at most `limit` of them; the last one
+   * deleted becomes the chain's anchor. Rollups stay. Returns how many rows went.
+   */
+  prune(beforeHour: string, maxSeq: number, limit: number): number {
+    const firstKept = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM events WHERE hour >= ?`, beforeHour).one().s;
+    let upTo = Math.min(maxSeq, firstKept === null ? Number.MAX_SAFE_INTEGER : firstKept - 1);
+    const oldest = this.sql.exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM events`).one().s;
+    if (oldest === null || upTo < oldest) return 0;
+    const last = this.sql
+      .exec<{ seq: number; hash: string }>(`SELECT seq, hash FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1 OFFSET 0`, Math.min(upTo, oldest + limit - 1))
+      .toArray()[0];
+    if (!last) return 0;
+    upTo = last.seq;
+    this.sql.exec(`DELETE FROM content WHERE id IN (SELECT id FROM events WHERE seq <= ?)`, upTo);
+    const n = this.sql.exec(`DELETE FROM events WHERE seq <= ?`, upTo).rowsWritten;
+    setMeta(this.sql, "audit_anchor", JSON.stringify({ seq: last.seq, hash: last.hash }));
+    return n;
+  }
+
+  lastSeq(): number {
+    return this.chainHead().seq;
+  }
+}
+
+export function toTotals(r: Record<string, SqlStorageValue>): UsageTotalsRow {
+  const n = (v: SqlStorageValue | undefined) => (typeof v === "number" ? v : 0);
+  return {
+    requests: n(r.requests),
+    prompt_tokens: n(r.prompt_tokens),
+    completion_tokens: n(r.completion_tokens),
+    cached_tokens: n(r.cached_tokens),
+    cache_write_tokens: n(r.cache_write_tokens),
+    reasoning_tokens: n(r.reasoning_tokens),
+    cost_subunits: typeof r.cost_subunits === "string" ? r.cost_subunits : "0",
+  };
+}
+
+/** The hashed form of a stored row; insert() hashes exactly what a later read of the row gives back. */
+export function auditRecordOf(r: EventRow): AuditRecord {
+  return {
+    seq: r.seq,
+    id: r.id,
+    created_at: r.created_at,
+    key_id: r.key_id,
+    user: r.user_id === "" ? null : r.user_id,
+    model_requested: r.model_requested,
+    model: r.model,
+    provider: r.provider,
+    status: r.status,
+    streamed: r.streamed === 1,
+    cancelled: r.cancelled === 1,
+    estimated: r.estimated === 1,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    cached_tokens: r.cached_tokens,
+    cache_write_tokens: r.cache_write_tokens,
+    reasoning_tokens: r.reasoning_tokens,
+    cost: r.cost,
+    ttfb_ms: r.ttfb_ms,
+    latency_ms: r.latency_ms,
+    attempts: JSON.parse(r.attempts),
+    content_sha256: r.content_sha256 ?? null,
+  };
+}
+
+function rowToEvent(r: EventRow): StoredEvent {
+  const { content_sha256: _c, seq: _s, ...rec } = auditRecordOf(r);
+  return { ...rec, team: "", status: r.status as UsageEvent["status"], answered: r.status !== "error" };
+}

@@ -1,0 +1,230 @@
+import type { CatalogModel } from "../catalog/types";
+import type { Env } from "../env";
+import { GatewayError } from "../http/errors";
+import type { GatewayRequest } from "../http/request";
+import type { PolicyDocument } from "../policy/schema";
+import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from "./allowances";
+import { bucketId, type BudgetSpec } from "./budget-book";
+import { formatUsd, subunitPricing, usdToSubunits } from "./cost";
+import type { UsageEvent } from "./event";
+import type { AllowanceReply, AllowanceRequest } from "./ledger-do";
+import { windowOf } from "./periods";
+import type { RateSpec } from "./rate-book";
+
+/**
+ * Budgets and rate limits around one request: reserve before the first attempt, settle when the request
+ * finishes (to its actual cost, or to nothing when no provider answered).
+ */
+export interface RequestHold {
+  /** Settles the reservation to the event's outcome; idempotent. */
+  settle(): void;
+}
+
+const NOTHING: RequestHold = { settle: () => {} };
+
+/** Tokens an image part of a prompt may cost beyond its bytes in the body (a URL is short, the image is not). */
+const IMAGE_TOKENS = 2_000;
+
+async function callLedger(env: Env, team: string, req: AllowanceRequest): Promise<AllowanceReply> {
+  const stub = () => env.LEDGER.get(env.LEDGER.idFromName(team));
+  try {
+    return await stub().allowances(req);
+  } catch {
+    try {
+      return await stub().allowances(req);
+    } catch (err) {
+      // Money is at stake: with no ledger, no request goes ahead.
+      console.error(JSON.stringify({ msg: "ledger unreachable for budgets", team, error: String(err) }));
+      throw new GatewayError("unavailable", "spend limits cannot be checked right now; retry shortly");
+    }
+  }
+}
+
+let isolateAllowances: Allowances | null = null;
+
+/** The isolate's slices of every team's budgets and rate limits. */
+export function allowancesFor(env: Env): Allowances {
+  return (isolateAllowances ??= new Allowances((team, req) => callLedger(env, team, req)));
+}
+
+/** The budget windows that apply to a request made at `at` by `keyId` for end user `user`. */
+export function budgetSpecs(policy: PolicyDocument, keyId: string, user: string | null, at: number): BudgetSpec[] {
+  const byBucket = new Map<string, BudgetSpec>();
+  for (const b of policy.budgets) {
+    let subject: string;
+    if (b.scope === "team") subject = "";
+    else if (b.scope === "key") {
+      if (b.key_id !== undefined && b.key_id !== keyId) continue;
+      subject = keyId;
+    } else {
+      // Per-user budgets apply to requests that name their end user.
+      if (!user || (b.user !== undefined && b.user !== user)) continue;
+      subject = user;
+    }
+    const w = windowOf(b.period, at);
+    const bucket = bucketId(b.period, w.label, b.scope, subject);
+    const limit = usdToSubunits(b.limit_usd);
+    const seen = byBucket.get(bucket);
+    if (seen && seen.limit <= limit) continue;
+    byBucket.set(bucket, { bucket, scope: b.scope, subject, period: b.period, label: w.label, from_hour: w.from_hour, to_hour: w.to_hour, ends_at: w.ends_at, limit });
+  }
+  return [...byBucket.values()];
+}
+
+/** The request and token buckets that apply to a key of the team. */
+export function rateSpecs(policy: PolicyDocument, keyId: string): { rpm: RateSpec[]; tpm: RateSpec[] } {
+  const rpm = new Map<string, number>();
+  const tpm = new Map<string, number>();
+  for (const r of policy.rate_limits) {
+    if (r.scope === "key" && r.key_id !== undefined && r.key_id !== keyId) continue;
+    const subject = r.scope === "key" ? `key:${keyId}` : "team:";
+    if (r.rpm !== undefined) rpm.set(`rpm:${subject}`, Math.min(r.rpm, rpm.get(`rpm:${subject}`) ?? Infinity));
+    if (r.tpm !== undefined) tpm.set(`tpm:${subject}`, Math.min(r.tpm, tpm.get(`tpm:${subject}`) ?? Infinity));
+  }
+  const specs = (m: Map<string, number>) => [...m].map(([bucket, capacity]) => ({ bucket, capacity }));
+  return { rpm: specs(rpm), tpm: specs(tpm) };
+}
+
+/**
+ * An upper bound on a request's prompt tokens: every token of a byte-level tokenizer covers at least one
+ * byte of text, and the body holds all the text (plus JSON framing, which covers the chat template's).
+ */
+export function promptTokenBound(greq: GatewayRequest, contentLength: number | null): number {
+  let bytes = contentLength ?? 0;
+  if (!(bytes > 0)) {
+    const s = JSON.stringify(greq.body);
+    bytes = s.length;
+    for (let i = 0; i < s.length; i++) {
+      const ch = s.charCodeAt(i);
+      if (ch >= 0x80) bytes += ch >= 0x800 ? 2 : 1;
+    }
+  }
+  let images = 0;
+  for (const m of greq.messages) {
+    if (!Array.isArray(m.content)) continue;
+    for (const p of m.content as { type?: unknown }[]) if (typeof p?.type === "string" && p.type.includes("image")) images++;
+  }
+  return bytes + images * IMAGE_TOKENS;
+}
+
+/** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
+export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut: number): bigint {
+  const p = subunitPricing(model.pricing);
+  const max = (...v: bigint[]) => v.reduce((a, b) => (a > b ? a : b));
+  return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request;
+}
+
+export interface HoldInput {
+  env: Env;
+  waitUntil(p: Promise<unknown>): void;
+  policy: PolicyDocument;
+  greq: GatewayRequest;
+  /** The models the request may be served by (a fallback may be dearer than the first). */
+  models: readonly CatalogModel[];
+  event: UsageEvent;
+  contentLength: string | undefined | null;
+}
+
+/** Reserves the request's worst-case cost in every budget and its tokens in every rate limit; 402 / 429 if not. */
+export async function holdRequest(input: HoldInput): Promise<RequestHold> {
+  const { policy, greq, event } = input;
+  if (policy.data.log_prompts) event.prompt = loggedPrompt(greq);
+  if (policy.budgets.length === 0 && policy.rate_limits.length === 0) return NOTHING;
+  const budgets = budgetSpecs(policy, event.key_id, event.user, event.created_at);
+  const rates = rateSpecs(policy, event.key_id);
+  const needs: RateNeed[] = [
+    ...rates.rpm.map((spec) => ({ spec, amount: 1 })),
+    ...rates.tpm.map((spec) => ({ spec, amount: greq.estimatePromptTokens() + (greq.maxTokens ?? 0) })),
+  ];
+  let worst = 0n;
+  if (budgets.length > 0) {
+    const bound = promptTokenBound(greq, input.contentLength ? Number(input.contentLength) : null);
+    for (const m of input.models) {
+      const c = worstCaseCost(m, bound, greq.maxTokens ?? m.max_output);
+      if (c > worst) worst = c;
+    }
+  }
+  let hold: Hold;
+  try {
+    hold = await allowancesFor(input.env).reserve(event.team, budgets, worst, needs);
+  } catch (err) {
+    if (err instanceof RefusedError) throw refusalError(err.refusal, event);
+    throw err;
+  }
+  event.leases = hold.leases;
+  let settled = false;
+  return {
+    settle: () => {
+      if (settled) return;
+      settled = true;
+      const answered = event.status !== "error";
+      const p = hold.settle(answered ? BigInt(event.cost) : 0n, answered ? event.prompt_tokens + event.completion_tokens : 0);
+      if (p) input.waitUntil(p);
+    },
+  };
+}
+
+function refusalError(r: Refusal, event: UsageEvent): GatewayError {
+  if (r.kind === "budget") {
+    const { spec, state } = r;
+    const remaining = state.available > 0n ? state.available : 0n;
+    const who = spec.scope === "team" ? "the team's" : spec.scope === "key" ? `key ${spec.subject}'s` : `end user ${spec.subject}'s`;
+    const period = spec.period === "total" ? "total" : `${spec.period}ly`.replace("dayly", "daily");
+    return new GatewayError(
+      "insufficient_budget",
+      `${who} ${period} budget of $${trimUsd(spec.limit)} has $${trimUsd(remaining)} left, and this request may cost up to ` +
+        `$${trimUsd(r.need)} (its prompt and max_tokens at the model's prices); lower max_tokens to reserve less`,
+      {
+        details: {
+          budget: {
+            scope: spec.scope,
+            ...(spec.scope === "key" ? { key_id: spec.subject } : spec.scope === "user" ? { user: spec.subject } : {}),
+            period: spec.period,
+            window: spec.label,
+            limit_usd: formatUsd(spec.limit),
+            spent_usd: formatUsd(state.spent),
+            reserved_usd: formatUsd(state.held),
+            remaining_usd: formatUsd(remaining),
+            request_max_usd: formatUsd(r.need),
+          },
+        },
+      },
+    );
+  }
+  const { need, grant } = r;
+  const [kind, scope] = need.spec.bucket.split(":") as ["rpm" | "tpm", "key" | "team"];
+  const unit = kind === "rpm" ? "requests" : "tokens";
+  const never = !Number.isFinite(grant.retry_after_ms);
+  const retryS = never ? 60 : Math.max(1, Math.ceil(grant.retry_after_ms / 1000));
+  const who = scope === "key" ? `key ${event.key_id}` : "the team";
+  return new GatewayError(
+    "rate_limited",
+    never
+      ? `this request's ${need.amount} tokens exceed ${who}'s limit of ${grant.capacity} ${unit} per minute`
+      : `${who} is limited to ${grant.capacity} ${unit} per minute; retry in ${retryS} s`,
+    {
+      headers: {
+        "retry-after": String(retryS),
+        "x-ratelimit-limit": String(grant.capacity),
+        "x-ratelimit-remaining": String(grant.remaining),
+        "x-ratelimit-reset": String(Date.now() + grant.reset_ms),
+      },
+      details: { rate_limit: { scope, kind, limit: grant.capacity, remaining: grant.remaining } },
+    },
+  );
+}
+
+/** Logged prompts are capped so one record stays far below the storage's row limit. */
+const MAX_LOGGED_CHARS = 100_000;
+
+function loggedPrompt(greq: GatewayRequest): string {
+  const b = greq.body;
+  const s = JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages });
+  return s.length > MAX_LOGGED_CHARS ? `${s.slice(0, MAX_LOGGED_CHARS)}…[truncated ${s.length - MAX_LOGGED_CHARS} chars]` : s;
+}
+
+/** "$5.000000000000" → "5.00"; keeps every significant digit. */
+function trimUsd(v: bigint): string {
+  const s = formatUsd(v).replace(/0+$/, "");
+  return s.endsWith(".") ? `${s}00` : s.split(".")[1]!.length === 1 ? `${s}0` : s;
+}
