@@ -23,6 +23,8 @@ export default defineConfig({
             ANTHROPIC_BASE_URL: upstream,
             GEMINI_API_KEY: "gemini-test-upstream",
             GEMINI_BASE_URL: `${upstream}/v1beta`,
+            ACME_API_KEY: "sk-acme-test",
+            CONFIG_CACHE_TTL_SECONDS: "0",
             UPSTREAM_ORIGIN: upstream,
           },
         },

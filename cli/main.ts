@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { currentConfig, pushConfig, readConfigFile, validateConfig } from "./commands/config";
 import { createKey, createTeam, listKeys, revokeKey } from "./commands/keys";
 import { seedDemo } from "./commands/seed";
 import { CliError, type Target } from "./wrangler";
@@ -11,6 +12,9 @@ Usage: switchyard <command> [options] [--local | --remote [--env NAME]]
   keys create --team <team> [--name N] [--scopes inference,usage:read] [--expires 30d] [--json]
   keys list --team <team> [--json]
   keys revoke <keyId>
+  config validate <file>      gateway config (JSON or YAML): custom providers, extra models and prices
+  config push <file>
+  config show
 
 --local (default) writes to the local state of \`npm run dev\` / \`npm start\` (.wrangler/state);
 --remote writes to the deployed D1 database and KV namespace of wrangler.toml (or its --env).`;
@@ -58,6 +62,19 @@ const COMMANDS: Record<string, Command> = {
     const id = positionals[0] ?? "";
     await revokeKey(target, id);
     print(json ? JSON.stringify({ keyId: id, revoked: true }) : `revoked ${id}`);
+  },
+  "config validate": async ({ positionals, print, json }) => {
+    const file = positionals[0] ?? "";
+    const cfg = validateConfig(readConfigFile(file), file);
+    print(json ? JSON.stringify({ valid: true, providers: cfg.providers.length, models: cfg.models.length }) : `${file} is valid (${cfg.providers.length} providers, ${cfg.models.length} models)`);
+  },
+  "config push": async ({ target, positionals, print, json }) => {
+    const r = await pushConfig(target, positionals[0] ?? "");
+    print(json ? JSON.stringify(r) : `pushed gateway config version ${r.version} (${r.providers} providers, ${r.models} models); Workers pick it up within 45 s`);
+  },
+  "config show": async ({ target, print }) => {
+    const c = await currentConfig(target);
+    print(c ? JSON.stringify(c, null, 2) : "no gateway config pushed; the built-in catalog is in force");
   },
   // Used by `npm run dev` / `npm start`; not listed in the usage text.
   "dev seed": async ({ target, print }) => {

@@ -2,8 +2,8 @@ import { requireKey } from "./auth/middleware";
 import { newApp } from "./http/app";
 import { chatCompletions } from "./http/chat";
 import { anthropicErrors, messages } from "./http/messages";
+import { listModels } from "./http/models";
 import { generation, keyInfo, usage } from "./http/usage";
-import { auditExport, exportAck, usageExport } from "./http/usage-export";
 
 export { Ledger } from "./ledger/ledger-do";
 export { Health } from "./routing/health-do";
@@ -12,11 +12,9 @@ const app = newApp();
 
 app.post("/v1/chat/completions", requireKey("inference"), chatCompletions);
 app.post("/v1/messages", anthropicErrors, requireKey("inference"), messages);
+app.get("/v1/models", listModels);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
 app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);
 app.get("/v1/key", requireKey("inference"), keyInfo);
-app.get("/v1/usage/export", requireKey("usage:read", { allowAdmin: true }), usageExport);
-app.post("/v1/usage/export/ack", requireKey("usage:read", { allowAdmin: true }), exportAck);
-app.get("/v1/audit/export", requireKey("usage:read", { allowAdmin: true }), auditExport);
 
 export default app;

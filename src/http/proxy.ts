@@ -1,8 +1,7 @@
 import type { Context } from "hono";
-import { builtinCatalog } from "../catalog";
+import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
@@ -39,15 +38,17 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const { policy } = await loadPolicy(env, caller.team);
   const route = resolveRoute(policy, caller.key?.id ?? null, { models: greq.models, provider: greq.provider });
   refreshHealth(env, waitUntil, started);
+  // The catalog (built in + gateway config) is cached in the isolate: no await once warm.
+  const catalog = cachedCatalog() ?? (await loadCatalog(env));
   const plan = excludeUnsupported(planAttempts({
     models: greq.models,
-    catalog: builtinCatalog,
+    catalog,
     route,
     health: healthLookup(started),
     providerUnavailable: (id) => {
       const r = resolveProvider(env, id);
       if ("unavailable" in r) return r.unavailable;
-      const format = builtinCatalog.provider(id)?.format ?? r.adapter.format;
+      const format = catalog.provider(id)?.format ?? r.adapter.format;
       return bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format)
         ? null
         : `cannot translate ${greq.ingress} requests to ${format}`;
@@ -79,12 +80,6 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     created_at: started,
     attempts: [],
   };
-  // Budgets and rate limits: reserve the worst case now (402 / 429 if it does not fit), settle in finish().
-  const hold = await holdRequest({
-    env, waitUntil, policy, greq, event,
-    models: plan.attempts.map((a) => a.model),
-    contentLength: c.req.header("content-length"),
-  });
   let finished = false;
   const finish = (status: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
@@ -100,7 +95,6 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         latencyMs: event.latency_ms,
       });
     }
-    hold.settle();
     return recordUsage(env, c.executionCtx, event);
   };
 

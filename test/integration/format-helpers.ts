@@ -1,5 +1,5 @@
 import { SELF } from "cloudflare:test";
-import { builtinCatalog } from "../../src/catalog";
+import { builtinCatalog, type ModelPricing } from "../../src/catalog";
 
 /** POST /v1/messages with an x-api-key, as the Anthropic SDK sends it. */
 export function messages(key: string, body: Record<string, unknown>): Promise<Response> {
@@ -51,7 +51,11 @@ export interface Tokens {
 
 /** Tokens × the catalog's price strings, in picodollars, with DESIGN.md's fallbacks. */
 export function catalogCost(modelId: string, t: Tokens): bigint {
-  const p = builtinCatalog.model(modelId)!.pricing;
+  return priceCost(builtinCatalog.model(modelId)!.pricing, t);
+}
+
+/** Tokens × the given price strings, in picodollars. */
+export function priceCost(p: ModelPricing, t: Tokens): bigint {
   const prompt = pico(p.prompt);
   const completion = pico(p.completion);
   const cached = BigInt(t.cached ?? 0);

@@ -1,0 +1,45 @@
+import { openAICompatible } from "../providers/openai-compatible";
+import type { ProviderAdapter } from "../providers/types";
+import { buildCatalog, type Catalog } from "./index";
+import type { GatewayConfig } from "./config-schema";
+import type { CatalogModel, ProviderInfo } from "./types";
+
+/** The catalog with a gateway config merged in, and the adapters of its custom providers. */
+export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string): { catalog: Catalog; adapters: ProviderAdapter[] } {
+  const providers: ProviderInfo[] = [...base.providers];
+  const adapters: ProviderAdapter[] = [];
+  for (const p of cfg.providers) {
+    providers.push({
+      id: p.id,
+      name: p.name ?? p.id,
+      format: "openai",
+      default_base_url: p.base_url,
+      data_policy: { training: p.data_collection === "allow", retention_days: p.zdr ? 0 : p.retention_days, zdr: p.zdr, regions: p.regions },
+      price_page: "gateway config",
+    });
+    adapters.push({ ...openAICompatible(p.id, p.base_url), keyVar: p.api_key_secret });
+  }
+  const byId = new Map<string, CatalogModel>(base.models.map((m) => [m.id, m]));
+  for (const m of cfg.models) {
+    const slash = m.id.indexOf("/");
+    const provider = m.id.slice(0, slash);
+    const prior = byId.get(m.id);
+    byId.set(m.id, {
+      id: m.id,
+      provider,
+      upstream_id: m.upstream_id ?? prior?.upstream_id ?? m.id.slice(slash + 1),
+      name: m.name ?? prior?.name ?? m.id,
+      context_length: m.context_length,
+      max_output: m.max_output ?? prior?.max_output ?? m.context_length,
+      pricing: m.pricing,
+      capabilities: {
+        tools: m.capabilities.tools ?? prior?.capabilities.tools ?? true,
+        vision: m.capabilities.vision ?? prior?.capabilities.vision ?? true,
+        json_mode: m.capabilities.json_mode ?? prior?.capabilities.json_mode ?? true,
+        reasoning: m.capabilities.reasoning ?? prior?.capabilities.reasoning ?? true,
+      },
+      prices_as_of: m.prices_as_of ?? pushedAt,
+    });
+  }
+  return { catalog: buildCatalog([...byId.values()], providers), adapters };
+}

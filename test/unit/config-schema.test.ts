@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { builtinCatalog } from "../../src/catalog";
+import { mergeConfig } from "../../src/catalog/config";
+import { describeConfigError, GatewayConfig } from "../../src/catalog/config-schema";
+import { costOf, usdToSubunits } from "../../src/ledger/cost";
+
+const provider = { id: "acme", base_url: "https://llm.acme.example/v1", api_key_secret: "ACME_API_KEY" };
+const model = { id: "acme/llama-70b", context_length: 131072, pricing: { prompt: "0.0000006", completion: "0.0000008" } };
+
+function error(doc: unknown): string {
+  const r = GatewayConfig.safeParse(doc);
+  expect(r.success).toBe(false);
+  return describeConfigError(r.error!);
+}
+
+describe("gateway config schema", () => {
+  it("accepts DESIGN.md's example and fills defaults", () => {
+    const cfg = GatewayConfig.parse({ providers: [{ ...provider, data_collection: "deny", zdr: true, regions: ["eu"] }], models: [{ ...model, upstream_id: "llama-70b" }] });
+    expect(cfg.providers[0]).toMatchObject({ data_collection: "deny", zdr: true, retention_days: null });
+    expect(cfg.models[0]!.capabilities).toEqual({});
+    expect(GatewayConfig.parse({})).toEqual({ providers: [], models: [] });
+  });
+
+  it("rejects unknown fields, inexact prices, unknown and built-in providers, with the path", () => {
+    expect(error({ providers: [{ ...provider, key: "x" }] })).toMatch(/^providers\[0\]: .*key/);
+    expect(error({ models: [{ ...model, pricing: { prompt: "0.0000000000001", completion: "1" } }] })).toMatch(/^models\[0\]\.pricing\.prompt: /);
+    expect(error({ models: [{ ...model, pricing: { prompt: "6e-7", completion: "1" } }] })).toMatch(/^models\[0\]\.pricing\.prompt: /);
+    expect(error({ models: [model] })).toBe("models[0].id: unknown provider acme: add it under providers");
+    expect(error({ providers: [{ ...provider, id: "openai" }] })).toBe("providers[0].id: openai is a built-in provider");
+    expect(error({ providers: [{ ...provider, base_url: "ftp://x" }] })).toMatch(/^providers\[0\]\.base_url: /);
+    expect(error({ providers: [{ ...provider, api_key_secret: "lower" }] })).toMatch(/^providers\[0\]\.api_key_secret: /);
+  });
+});
+
+describe("mergeConfig", () => {
+  it("adds providers and models, and can reprice a built-in model", () => {
+    const cfg = GatewayConfig.parse({
+      providers: [provider],
+      models: [model, { id: "openai/gpt-4o-mini", context_length: 128000, pricing: { prompt: "0.0000001", completion: "0.0000002" } }],
+    });
+    const { catalog, adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const m = catalog.model("acme/llama-70b")!;
+    expect(m).toMatchObject({ provider: "acme", upstream_id: "llama-70b", max_output: 131072, prices_as_of: "2026-11-20", capabilities: { tools: true, vision: true } });
+    expect(catalog.provider("acme")).toMatchObject({ format: "openai", data_policy: { training: true, zdr: false } });
+    expect(adapters[0]).toMatchObject({ id: "acme", keyVar: "ACME_API_KEY" });
+    expect(adapters[0]!.chatUrl("https://llm.acme.example/v1/", "x", false)).toBe("https://llm.acme.example/v1/chat/completions");
+    const mini = catalog.model("openai/gpt-4o-mini")!;
+    expect(mini).toMatchObject({ upstream_id: "gpt-4o-mini", name: "OpenAI: GPT-4o-mini", capabilities: { reasoning: false } });
+    expect(costOf({ prompt_tokens: 10, completion_tokens: 10, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 }, mini.pricing)).toBe(
+      10n * usdToSubunits("0.0000001") + 10n * usdToSubunits("0.0000002"),
+    );
+    expect(catalog.models.length).toBe(builtinCatalog.models.length + 1);
+  });
+});
