@@ -4,6 +4,7 @@ import { chatCompletions } from "./http/chat";
 import { anthropicErrors, messages } from "./http/messages";
 import { listModels } from "./http/models";
 import { generation, keyInfo, usage } from "./http/usage";
+import { auditExport, exportAck, usageExport } from "./http/usage-export";
 
 export { Ledger } from "./ledger/ledger-do";
 export { Health } from "./routing/health-do";
@@ -16,5 +17,8 @@ app.get("/v1/models", listModels);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
 app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);
 app.get("/v1/key", requireKey("inference"), keyInfo);
+app.get("/v1/usage/export", requireKey("usage:read", { allowAdmin: true }), usageExport);
+app.post("/v1/usage/export/ack", requireKey("usage:read", { allowAdmin: true }), exportAck);
+app.get("/v1/audit/export", requireKey("usage:read", { allowAdmin: true }), auditExport);
 
 export default app;

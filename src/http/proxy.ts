@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
+import { holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
@@ -80,6 +81,12 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     created_at: started,
     attempts: [],
   };
+  // Budgets and rate limits: reserve the worst case now (402 / 429 if it does not fit), settle in finish().
+  const hold = await holdRequest({
+    env, waitUntil, policy, greq, event,
+    models: plan.attempts.map((a) => a.model),
+    contentLength: c.req.header("content-length"),
+  });
   let finished = false;
   const finish = (status: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
@@ -95,6 +102,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         latencyMs: event.latency_ms,
       });
     }
+    hold.settle();
     return recordUsage(env, c.executionCtx, event);
   };
 
