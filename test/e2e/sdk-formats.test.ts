@@ -1,0 +1,305 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seed } from "../../scripts/gateway.mjs";
+import { builtinCatalog, type ModelPricing } from "../../src/catalog";
+import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
+import { cli, freshState, gatewayOn, type LocalGateway } from "./gateway";
+
+/*
+ * The official SDKs, unmodified but for base URL and key, through the gateway served by workerd, each
+ * format to each other format and to itself; the fake provider speaks each provider's wire format. Every
+ * request's ledger record is checked against tokens × catalog price, in BigInt over the price strings.
+ */
+
+let upstream: FakeUpstream;
+let gateway: LocalGateway;
+let openai: OpenAI;
+let anthropic: Anthropic;
+let key: string;
+
+const CLAUDE = "anthropic/claude-haiku-4.5";
+const GEMINI = "gemini/gemini-2.5-flash-lite";
+const GPT = "openai/gpt-4o-mini";
+const ACME_PRICING: ModelPricing = { prompt: "0.0000006", completion: "0.0000008", input_cache_read: "0.00000015" };
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  const origin = `http://127.0.0.1:${upstream.port}`;
+  const persistTo = freshState();
+  ({ key } = await seed(persistTo));
+  const config = join(persistTo, "gateway-config.yaml");
+  writeFileSync(
+    config,
+    [
+      "providers:",
+      "  - id: acme",
+      `    base_url: ${origin}/v1`,
+      "    api_key_secret: ACME_API_KEY",
+      "    data_collection: deny",
+      "models:",
+      "  - id: acme/llama-70b",
+      "    upstream_id: llama-70b",
+      "    context_length: 131072",
+      `    pricing: { prompt: "${ACME_PRICING.prompt}", completion: "${ACME_PRICING.completion}", input_cache_read: "${ACME_PRICING.input_cache_read}" }`,
+      "",
+    ].join("\n"),
+  );
+  const pushed = await cli(["config", "push", config, "--persist-to", persistTo, "--json"]);
+  expect(pushed.code, pushed.stderr).toBe(0);
+  expect(JSON.parse(pushed.stdout.trim())).toEqual({ version: 1, providers: 1, models: 1 });
+  gateway = await gatewayOn(persistTo, {
+    OPENAI_BASE_URL: `${origin}/v1`,
+    OPENAI_API_KEY: "sk-e2e-openai",
+    ANTHROPIC_BASE_URL: origin,
+    ANTHROPIC_API_KEY: "sk-ant-e2e",
+    GEMINI_BASE_URL: `${origin}/v1beta`,
+    GEMINI_API_KEY: "gemini-e2e",
+    ACME_API_KEY: "sk-acme-e2e",
+  });
+  openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+interface Tokens {
+  prompt: number;
+  completion: number;
+  cached?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+function pico(usd: string): bigint {
+  const [whole, frac = ""] = usd.split(".");
+  if (frac.length > 12) throw new Error(`${usd}: finer than a picodollar`);
+  return BigInt(whole!) * 10n ** 12n + BigInt(frac.padEnd(12, "0"));
+}
+
+/** tokens × price strings, exactly, as decimal dollars with 12 places (the ledger's cost_exact). */
+function exactCost(p: ModelPricing, t: Tokens): string {
+  const prompt = pico(p.prompt);
+  const completion = pico(p.completion);
+  const cached = BigInt(t.cached ?? 0);
+  const cw = BigInt(t.cacheWrite ?? 0);
+  const reasoning = BigInt(t.reasoning ?? 0);
+  const total =
+    (BigInt(t.prompt) - cached - cw) * prompt +
+    cached * (p.input_cache_read ? pico(p.input_cache_read) : prompt) +
+    cw * (p.input_cache_write ? pico(p.input_cache_write) : prompt) +
+    (BigInt(t.completion) - reasoning) * completion +
+    reasoning * (p.internal_reasoning ? pico(p.internal_reasoning) : completion) +
+    (p.request ? pico(p.request) : 0n);
+  return `${total / 10n ** 12n}.${(total % 10n ** 12n).toString().padStart(12, "0")}`;
+}
+
+/** The ledger's record of a request equals tokens × catalog price, exactly. */
+async function expectLedger(requestId: string | null, model: string, t: Tokens, pricing = builtinCatalog.model(model)!.pricing) {
+  expect(requestId).toMatch(/^gen-/);
+  let g: Record<string, any> | undefined;
+  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    const r = await fetch(`${gateway.url}/v1/generation?id=${requestId}`, { headers: { authorization: `Bearer ${key}` } });
+    if (r.status === 200) {
+      g = ((await r.json()) as { data: Record<string, any> }).data;
+      if (g.status !== "error") break;
+    } else await r.body?.cancel();
+  }
+  expect(g, `no ledger record for ${requestId}`).toBeDefined();
+  expect(g).toMatchObject({
+    model,
+    status: "ok",
+    estimated: false,
+    prompt_tokens: t.prompt,
+    completion_tokens: t.completion,
+    cached_tokens: t.cached ?? 0,
+    cache_write_tokens: t.cacheWrite ?? 0,
+    reasoning_tokens: t.reasoning ?? 0,
+  });
+  expect(g!.cost_exact).toBe(exactCost(pricing, t));
+  return g!;
+}
+
+const weatherTool: OpenAI.ChatCompletionTool = {
+  type: "function",
+  function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+};
+
+describe.each([
+  { upstreamFormat: "Anthropic", model: CLAUDE },
+  { upstreamFormat: "Gemini", model: GEMINI },
+])("openai SDK → $upstreamFormat-format provider", ({ upstreamFormat, model }) => {
+  const t = (name: string) => `e2e-oa-${upstreamFormat}-${name}`;
+
+  it("chat", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model, messages: [{ role: "system", content: "Be brief." }, { role: "user", content: `[[tag=${t("chat")};reply=Bonjour.;pt=300;cached=200;ct=9]]` }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe("Bonjour.");
+    expect(data.choices[0]!.finish_reason).toBe("stop");
+    expect(data.usage).toMatchObject({ prompt_tokens: 300, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 200 } });
+    const g = await expectLedger(response.headers.get("x-request-id"), model, { prompt: 300, completion: 9, cached: 200 });
+    expect((data.usage as unknown as { cost: number }).cost).toBe(g.cost);
+  });
+
+  it("stream", async () => {
+    const { data: stream, response } = await openai.chat.completions
+      .create({ model, stream: true, messages: [{ role: "user", content: `[[tag=${t("stream")};reply=one two three four;pt=50;ct=4]]` }] })
+      .withResponse();
+    let text = "";
+    let usage: (OpenAI.CompletionUsage & { cost?: number }) | undefined;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe("one two three four");
+    expect(finish).toBe("stop");
+    expect(usage).toMatchObject({ prompt_tokens: 50, completion_tokens: 4 });
+    const g = await expectLedger(response.headers.get("x-request-id"), model, { prompt: 50, completion: 4 });
+    expect(usage!.cost).toBe(g.cost);
+  });
+
+  it("tools: a call, then its result sent back", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model, tools: [weatherTool], messages: [{ role: "user", content: `[[tag=${t("tool")};tool=get_weather;args={"city":"Lyon"};pt=80;ct=12]] weather?` }] })
+      .withResponse();
+    const call = data.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(data.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(call.function.name).toBe("get_weather");
+    expect(JSON.parse(call.function.arguments)).toEqual({ city: "Lyon" });
+    await expectLedger(response.headers.get("x-request-id"), model, { prompt: 80, completion: 12 });
+
+    const followUp = await openai.chat.completions.create({
+      model,
+      tools: [weatherTool],
+      messages: [
+        { role: "user", content: "weather?" },
+        data.choices[0]!.message,
+        { role: "tool", tool_call_id: call.id, content: '{"temp":21}' },
+        { role: "user", content: `[[tag=${t("tool-result")};reply=21 degrees.]] thanks` },
+      ],
+    });
+    expect(followUp.choices[0]!.message.content).toBe("21 degrees.");
+    const sent = upstream.log.find((e) => JSON.stringify(e.body).includes(`tag=${t("tool-result")}`))!;
+    expect(JSON.stringify(sent.body)).toContain(upstreamFormat === "Anthropic" ? '"type":"tool_result"' : '"functionResponse"');
+  });
+
+  it("tools, streamed: arguments assembled from the deltas", async () => {
+    const stream = await openai.chat.completions.create({
+      model,
+      stream: true,
+      tools: [weatherTool],
+      messages: [{ role: "user", content: `[[tag=${t("tool-stream")};tool=get_weather;args={"city":"Kyoto"}]]` }],
+    });
+    const calls: Record<number, { id?: string; name?: string; args: string }> = {};
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const tc of chunk.choices[0]?.delta?.tool_calls ?? []) {
+        const c = (calls[tc.index] ??= { args: "" });
+        c.id ??= tc.id;
+        c.name ??= tc.function?.name;
+        c.args += tc.function?.arguments ?? "";
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe("tool_calls");
+    expect(calls[0]!.name).toBe("get_weather");
+    expect(calls[0]!.id).toBeTruthy();
+    expect(JSON.parse(calls[0]!.args)).toEqual({ city: "Kyoto" });
+  });
+});
+
+describe("openai SDK → a custom provider pushed with `switchyard config push`", () => {
+  it("routes with the provider's secret and prices from the pushed config", async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: "acme/llama-70b", messages: [{ role: "user", content: "[[tag=e2e-acme;pt=1000;cached=400;ct=20]]" }] })
+      .withResponse();
+    expect(data.model).toBe("acme/llama-70b");
+    const sent = upstream.log.find((e) => JSON.stringify(e.body).includes("tag=e2e-acme"))!;
+    expect(sent.auth).toBe("Bearer sk-acme-e2e");
+    expect(sent.body.model).toBe("llama-70b");
+    await expectLedger(response.headers.get("x-request-id"), "acme/llama-70b", { prompt: 1000, completion: 20, cached: 400 }, ACME_PRICING);
+    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: { id: string; pricing: ModelPricing }[] };
+    expect(models.data.find((m) => m.id === "acme/llama-70b")!.pricing).toEqual(ACME_PRICING);
+  });
+});
+
+const anthropicTool: Anthropic.Tool = { name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } } } };
+
+describe.each([
+  { upstreamFormat: "OpenAI", model: GPT },
+  { upstreamFormat: "Anthropic", model: CLAUDE },
+  { upstreamFormat: "Gemini", model: GEMINI },
+])("@anthropic-ai/sdk → $upstreamFormat-format provider", ({ upstreamFormat, model }) => {
+  const t = (name: string) => `e2e-an-${upstreamFormat}-${name}`;
+
+  it("messages", async () => {
+    const { data, response } = await anthropic.messages
+      .create({ model, max_tokens: 256, system: "Be brief.", messages: [{ role: "user", content: `[[tag=${t("msg")};reply=Hello there.;pt=400;cached=300;ct=7]]` }] })
+      .withResponse();
+    expect(data.type).toBe("message");
+    expect(data.content).toEqual([{ type: "text", text: "Hello there." }]);
+    expect(data.stop_reason).toBe("end_turn");
+    expect(data.usage).toMatchObject({ input_tokens: 100, cache_read_input_tokens: 300, output_tokens: 7 });
+    const g = await expectLedger(response.headers.get("x-request-id"), model, { prompt: 400, completion: 7, cached: 300 });
+    expect((data.usage as unknown as { cost: number }).cost).toBe(g.cost);
+  });
+
+  it("stream", async () => {
+    const stream = anthropic.messages.stream({ model, max_tokens: 256, messages: [{ role: "user", content: `[[tag=${t("stream")};reply=alpha beta gamma;pt=60;ct=3]]` }] });
+    let text = "";
+    stream.on("text", (d) => (text += d));
+    const { response } = await stream.withResponse();
+    const final = await stream.finalMessage();
+    expect(text).toBe("alpha beta gamma");
+    expect(final.content).toHaveLength(1);
+    expect(final.content[0]).toMatchObject({ type: "text", text: "alpha beta gamma" });
+    expect(final.stop_reason).toBe("end_turn");
+    expect(final.usage).toMatchObject({ input_tokens: 60, output_tokens: 3 });
+    await expectLedger(response.headers.get("x-request-id"), model, { prompt: 60, completion: 3 });
+  });
+
+  it("tools: a call, then its result sent back", async () => {
+    const { data, response } = await anthropic.messages
+      .create({ model, max_tokens: 256, tools: [anthropicTool], messages: [{ role: "user", content: `[[tag=${t("tool")};tool=get_weather;args={"city":"Oslo"};pt=90;ct=15]] weather?` }] })
+      .withResponse();
+    expect(data.stop_reason).toBe("tool_use");
+    const use = data.content.find((b): b is Anthropic.ToolUseBlock => b.type === "tool_use")!;
+    expect(use).toMatchObject({ name: "get_weather", input: { city: "Oslo" } });
+    await expectLedger(response.headers.get("x-request-id"), model, { prompt: 90, completion: 15 });
+
+    const followUp = await anthropic.messages.create({
+      model,
+      max_tokens: 256,
+      tools: [anthropicTool],
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: data.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "3 degrees" }, { type: "text", text: `[[tag=${t("tool-result")};reply=Cold.]]` }] },
+      ],
+    });
+    expect(followUp.content.at(-1)).toMatchObject({ type: "text", text: "Cold." });
+  });
+
+  it("tools, streamed: input_json deltas assembled by the SDK", async () => {
+    const stream = anthropic.messages.stream({ model, max_tokens: 256, tools: [anthropicTool], messages: [{ role: "user", content: `[[tag=${t("tool-stream")};tool=get_weather;args={"city":"Quito"};reply=Checking.]]` }] });
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe("tool_use");
+    expect(final.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_weather", input: { city: "Quito" } });
+    expect(final.content.find((b) => b.type === "text")).toMatchObject({ text: "Checking." });
+  });
+
+  it("errors arrive as the SDK's own classes", async () => {
+    const missing = await anthropic.messages.create({ model: `${model}-nope`, max_tokens: 5, messages: [{ role: "user", content: "x" }] }).catch((e) => e);
+    expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
+    const limited = await anthropic.messages.create({ model, max_tokens: 5, messages: [{ role: "user", content: `[[tag=${t("429")};status=429]]` }] }).catch((e) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+  });
+});
