@@ -1,8 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { builtinCatalog } from "../../src/catalog";
 import { displayPrefix, generateKey, generateKeyId, hashKey, kvKeyName, type KeyRecord, type Scope } from "../../src/auth/keys";
 import { insertKey, insertTeam } from "../../src/auth/queries";
+
+export { expectedCost, sumDollars } from "../support/money";
 
 export interface TestKey {
   key: string;
@@ -99,47 +100,6 @@ export function sseEvents(text: string): string[] {
 /** The JSON of a `data:` event. */
 export function eventJson(event: string): any {
   return JSON.parse(event.replace(/^data: ?/, "").trim());
-}
-
-/** Decimal dollars as integer picodollars, computed here independently of the gateway's own arithmetic. */
-function picodollars(usd: string): bigint {
-  const [whole, frac = ""] = usd.split(".");
-  expect(frac.length).toBeLessThanOrEqual(12);
-  return BigInt(whole!) * 10n ** 12n + BigInt(frac.padEnd(12, "0"));
-}
-
-function dollars(pico: bigint): string {
-  return `${pico / 10n ** 12n}.${(pico % 10n ** 12n).toString().padStart(12, "0")}`;
-}
-
-/**
- * The exact cost (decimal dollars, 12 places) of a request to a catalog model, from the catalog's price strings:
- * uncached prompt, cache reads, cache writes, plain completion and reasoning at their prices (falling back to
- * prompt / completion), plus the per-request price.
- */
-export function expectedCost(
-  modelId: string,
-  t: { prompt: number; completion: number; cached?: number; cacheWrite?: number; reasoning?: number },
-): string {
-  const p = builtinCatalog.model(modelId)!.pricing;
-  const prompt = picodollars(p.prompt);
-  const completion = picodollars(p.completion);
-  const cached = BigInt(t.cached ?? 0);
-  const cw = BigInt(t.cacheWrite ?? 0);
-  const reasoning = BigInt(t.reasoning ?? 0);
-  return dollars(
-    (BigInt(t.prompt) - cached - cw) * prompt +
-      cached * (p.input_cache_read ? picodollars(p.input_cache_read) : prompt) +
-      cw * (p.input_cache_write ? picodollars(p.input_cache_write) : prompt) +
-      (BigInt(t.completion) - reasoning) * completion +
-      reasoning * (p.internal_reasoning ? picodollars(p.internal_reasoning) : completion) +
-      (p.request ? picodollars(p.request) : 0n),
-  );
-}
-
-/** Sums decimal dollar strings exactly. */
-export function sumDollars(values: string[]): string {
-  return dollars(values.reduce((s, v) => s + picodollars(v), 0n));
 }
 
 /** Asserts a JSON error in the gateway's shape and returns its `error` object. */

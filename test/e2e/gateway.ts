@@ -1,0 +1,45 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { ROOT, startGateway } from "../../scripts/gateway.mjs";
+
+export interface LocalGateway {
+  url: string;
+  persistTo: string;
+  stop(): Promise<void>;
+}
+
+/** A fresh local state directory (wrangler's --persist-to), shared by the gateway and the CLI. */
+export function freshState(): string {
+  return mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
+}
+
+/** The bundled gateway on workerd, on a free port, over `persistTo`. */
+export async function gatewayOn(persistTo: string, vars: Record<string, string>): Promise<LocalGateway> {
+  // (The options' type is inferred from the JS defaults, which leave out persistTo and scriptPath.)
+  const options = { port: 0, persistTo, scriptPath: inject("workerScript"), vars } as Parameters<typeof startGateway>[0];
+  const gw = await startGateway(options);
+  return {
+    url: gw.url,
+    persistTo,
+    stop: async () => {
+      await gw.dispose();
+      rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `switchyard <args>` (node cli/bin.mjs); resolves with its exit code and output. */
+export function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "cli", "bin.mjs"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
