@@ -26,6 +26,13 @@ export default defineConfig({
             ACME_API_KEY: "sk-acme-test",
             CONFIG_CACHE_TTL_SECONDS: "0",
             UPSTREAM_ORIGIN: upstream,
+            // Routing tests: two more OpenAI-compatible providers on the same fake upstream, small circuit
+            // timings, a policy cache short enough to see a push take effect.
+            GROQ_BASE_URL: `${upstream}/v1`,
+            DEEPSEEK_BASE_URL: `${upstream}/v1`,
+            CIRCUIT_FAILURES: "10",
+            CIRCUIT_OPEN_MS: "400",
+            POLICY_CACHE_TTL_SECONDS: "1",
           },
         },
       };

@@ -1,10 +1,13 @@
 import type { Ledger } from "./ledger/ledger-do";
+import type { Health } from "./routing/health-do";
 
 /** Bindings, vars and secrets of the Worker (wrangler.toml, .dev.vars, `wrangler secret put`). */
 export interface Env {
   DB: D1Database;
   KV: KVNamespace;
   LEDGER: DurableObjectNamespace<Ledger>;
+  /** Provider health shared across isolates (circuit breakers, latency and throughput averages). */
+  HEALTH?: DurableObjectNamespace<Health>;
   MOCK_PROVIDER?: string;
   KEY_CACHE_TTL_SECONDS?: string;
   MAX_BODY_BYTES?: string;

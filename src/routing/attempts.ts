@@ -1,35 +1,60 @@
+import type { CatalogModel } from "../catalog";
 import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
 import type { Attempt } from "../ledger/event";
+import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
 import type { ResolvedProvider } from "../providers/types";
 import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage } from "../providers/upstream";
+import { awaitFirstToken } from "./first-token";
+import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
+import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode, type FailureKind } from "./retry";
 
-/** Default time limits (ms). */
+/** Default time limits (ms); a policy's `routing.timeouts_ms` and a request's `provider.timeouts_ms` lower them. */
 export const TIMEOUTS = {
   /** Stream: response headers from the provider. */
   headers: 15_000,
+  /** Stream: the first token, counted from the request's send (models that reason first: `first_token_reasoning`). */
+  first_token: 30_000,
+  first_token_reasoning: 120_000,
   /** Stream: silence between chunks. */
   idle: 30_000,
-  /** Whole request (a non-stream answer arrives only when complete). */
+  /** Whole request, retries included (a non-stream answer arrives only when complete). */
   total: 300_000,
 };
 
-/** The limits in force: TIMEOUTS, unless the UPSTREAM_HEADERS_TIMEOUT_MS / UPSTREAM_TOTAL_TIMEOUT_MS vars say otherwise. */
+export const DEFAULT_RETRIES = 2;
+
+/**
+ * The gateway-wide defaults: TIMEOUTS, unless the UPSTREAM_HEADERS_TIMEOUT_MS, UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+ * UPSTREAM_IDLE_TIMEOUT_MS or UPSTREAM_TOTAL_TIMEOUT_MS vars say otherwise.
+ */
 export function upstreamTimeouts(env: Env): typeof TIMEOUTS {
   const ms = (v: unknown, dflt: number) => (typeof v === "string" && Number(v) > 0 ? Number(v) : dflt);
+  const firstToken = ms(env.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS, 0);
   return {
     headers: ms(env.UPSTREAM_HEADERS_TIMEOUT_MS, TIMEOUTS.headers),
-    idle: TIMEOUTS.idle,
+    first_token: firstToken || TIMEOUTS.first_token,
+    first_token_reasoning: firstToken || TIMEOUTS.first_token_reasoning,
+    idle: ms(env.UPSTREAM_IDLE_TIMEOUT_MS, TIMEOUTS.idle),
     total: ms(env.UPSTREAM_TOTAL_TIMEOUT_MS, TIMEOUTS.total),
   };
 }
 
-/** Statuses after which another provider may succeed. */
-const FAILOVER_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+export type Timeouts = Record<TimeoutName, number>;
 
-/** A provider that answered with 2xx headers: its response body is the caller's to consume. */
+/** The time limits of one attempt: what the policy and request set, the gateway's defaults for the rest. */
+export function timeoutsFor(settings: TimeoutSettings, model: CatalogModel, defaults: typeof TIMEOUTS = TIMEOUTS): Timeouts {
+  return {
+    headers: settings.headers ?? defaults.headers,
+    first_token: settings.first_token ?? (model.capabilities.reasoning ? defaults.first_token_reasoning : defaults.first_token),
+    idle: settings.idle ?? defaults.idle,
+    total: settings.total ?? defaults.total,
+  };
+}
+
+/** A provider that answered with 2xx headers (and, streamed, its first token): its body is the caller's. */
 export interface Served {
   planned: PlannedAttempt;
   resolved: ResolvedProvider;
@@ -38,6 +63,17 @@ export interface Served {
   controller: AbortController;
   /** Stops the total-time timer and detaches from the client's signal once the answer is finished. */
   release(): void;
+  /** The limits that apply to this answer (the stream's idle timeout, among others). */
+  timeouts: Timeouts;
+  /** This attempt was a half-open circuit's probe. */
+  probe: boolean;
+}
+
+/** The circuit breakers as the attempt loop sees them (routing/health.ts in the Worker). */
+export interface HealthGate {
+  admit(p: PlannedAttempt): "go" | "probe" | "skip";
+  report(p: PlannedAttempt, o: Outcome): void;
+  release(p: PlannedAttempt): void;
 }
 
 export interface AttemptsInput {
@@ -49,65 +85,167 @@ export interface AttemptsInput {
   clientSignal: AbortSignal | undefined;
   /** Where each try is noted (the usage event's attempts list). */
   log: Attempt[];
+  /** Retries of the same model allowed over the whole request (the retry budget). */
+  retries?: number;
+  /** Explicit limits (policy and request); defaults fill the gaps. */
+  timeouts?: TimeoutSettings;
+  /** When the request arrived: the total time budget counts from here. */
+  started?: number;
+  health?: HealthGate;
+  random?: () => number;
 }
 
+type TryResult = { served: Served } | { error: AttemptError; kind: FailureKind; code?: string };
+
 /**
- * Tries the planned attempts in order until one answers with 2xx response headers. Failover happens on
- * connection failures, timeouts and the statuses another provider may not share; any other 4xx ends the
- * request with the provider's answer.
+ * Tries the planned attempts in order until one answers. A retriable failure (connection refused or reset,
+ * 408, 429, 5xx) is retried on the same model after Retry-After or a jittered backoff while the retry budget
+ * and the total time allow, then the next model is tried; a timeout or a provider-specific 4xx moves to the
+ * next model at once; a context-length error moves to the next model with a larger context; content policy
+ * and other 4xx end the request with the provider's reason.
  */
 export async function runAttempts(input: AttemptsInput): Promise<Served> {
-  const limits = upstreamTimeouts(input.env);
-  let lastError: AttemptError | undefined;
-  let lastProvider = input.attempts[0]!.provider.id;
-  for (const planned of input.attempts) {
-    lastProvider = planned.provider.id;
-    const resolved = resolveProvider(input.env, planned.provider.id) as ResolvedProvider;
-    const t0 = Date.now();
-    const controller = new AbortController();
-    const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
-    input.clientSignal?.addEventListener("abort", onClientAbort);
-    const headersLimit = input.stream ? limits.headers : limits.total;
-    let timer = setTimeout(
-      () => controller.abort(new AttemptError(0, `no response from ${planned.provider.id} within ${headersLimit} ms`, "timeout")),
-      headersLimit,
-    );
-    const release = () => {
-      clearTimeout(timer);
-      input.clientSignal?.removeEventListener("abort", onClientAbort);
+  const started = input.started ?? Date.now();
+  const settings = input.timeouts ?? {};
+  const defaults = upstreamTimeouts(input.env);
+  const deadline = started + (settings.total ?? defaults.total);
+  const random = input.random ?? Math.random;
+  let budget = input.retries ?? DEFAULT_RETRIES;
+  /** Start of the last attempt per provider that failed in a way that asks to slow down. */
+  const lastFailedTry = new Map<string, number>();
+  let last: { error: AttemptError; kind: FailureKind; code?: string; planned: PlannedAttempt } | undefined;
+  let contextFloor = 0;
+  /** A request's failures count once per model towards its circuit, however often it was retried. */
+  const counted = new Set<string>();
+  let i = 0;
+  let triesHere = 0;
+
+  while (i < input.attempts.length) {
+    const planned = input.attempts[i]!;
+    const next = () => {
+      i++;
+      triesHere = 0;
     };
-    const note = (status: number, ok: boolean, error?: string) =>
-      input.log.push({ provider: planned.provider.id, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
-    try {
-      const response = await sendUpstream({
-        provider: resolved,
-        upstreamModel: planned.model.upstream_id,
-        stream: input.stream,
-        body: input.bodyFor(planned),
-        signal: controller.signal,
-      });
-      if (response.ok) {
-        note(response.status, true);
-        if (input.stream) {
-          // From here the stream's own idle timer watches the provider; the total limit still applies.
-          clearTimeout(timer);
-          timer = setTimeout(() => controller.abort(new AttemptError(0, `stream exceeded ${limits.total} ms`, "timeout")), limits.total);
-        }
-        return { planned, resolved, response, controller, release };
-      }
-      const text = await response.text().catch(() => "");
-      lastError = new AttemptError(response.status, upstreamErrorMessage(text), "http", retryAfterMs(response.headers));
-      note(response.status, false, lastError.message);
-      release();
-    } catch (err) {
-      release();
-      lastError = toAttemptError(err, controller.signal);
-      note(lastError.status, false, lastError.message);
-      if (lastError.kind === "cancelled") break;
+    if (planned.model.context_length <= contextFloor) {
+      next();
+      continue;
     }
-    if (lastError.kind === "http" && !FAILOVER_STATUSES.has(lastError.status)) break;
+    const since = Date.now() - (lastFailedTry.get(planned.provider.id) ?? -Infinity);
+    if (since < MIN_SPACING_MS && !(await pause(MIN_SPACING_MS - since, input.clientSignal))) {
+      last = { error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned };
+      break;
+    }
+    const admission = input.health?.admit(planned) ?? "go";
+    if (admission === "skip") {
+      next();
+      continue;
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      if (admission === "probe") input.health?.release(planned);
+      last = { error: new AttemptError(0, `no answer within the total time limit of ${deadline - started} ms`, "timeout"), kind: null, planned };
+      break;
+    }
+    const attemptStart = Date.now();
+    const result = await tryOnce(input, planned, timeoutsFor(settings, planned.model, defaults), remaining, admission === "probe");
+    if ("served" in result) {
+      input.health?.report(planned, { ok: true, probe: admission === "probe", latencyMs: Date.now() - attemptStart });
+      return result.served;
+    }
+    const { error, kind } = result;
+    last = { ...result, planned };
+    const probe = admission === "probe";
+    if (countsAsProviderFailure(error) && (probe || !counted.has(planned.model.id))) {
+      counted.add(planned.model.id);
+      input.health?.report(planned, { ok: false, probe });
+    } else if (probe) input.health?.release(planned);
+
+    const decision = decide(error, kind);
+    if (decision === "stop") break;
+    if (kind === "context_length") contextFloor = Math.max(contextFloor, planned.model.context_length);
+    if (decision === "retry") {
+      lastFailedTry.set(planned.provider.id, attemptStart);
+      const delay = retryDelay(triesHere + 1, error.retryAfterMs, random);
+      if (delay !== null && budget > 0 && Date.now() + delay < deadline) {
+        budget--;
+        triesHere++;
+        if (!(await pause(delay, input.clientSignal))) {
+          last = { error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned };
+          break;
+        }
+        continue;
+      }
+    }
+    next();
   }
-  throw clientError(lastError!, lastProvider);
+  if (!last) {
+    throw new GatewayError("unavailable", "every candidate's circuit is open; try again shortly", { headers: { "retry-after": "1" } });
+  }
+  throw clientError(last.error, last.planned.provider.id, last.kind, last.planned.model.id);
+}
+
+async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeouts, remaining: number, probe: boolean): Promise<TryResult> {
+  const providerId = planned.provider.id;
+  const resolved = resolveProvider(input.env, providerId) as ResolvedProvider;
+  const t0 = Date.now();
+  const controller = new AbortController();
+  const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
+  input.clientSignal?.addEventListener("abort", onClientAbort);
+  const abortAfter = (ms: number, message: string) =>
+    setTimeout(() => controller.abort(new AttemptError(0, message, "timeout")), Math.max(0, ms));
+  const totalMessage = `no complete answer from ${providerId} within the total time limit`;
+  let timer = input.stream && t.headers < remaining
+    ? abortAfter(t.headers, `no response from ${providerId} within ${t.headers} ms`)
+    : abortAfter(remaining, totalMessage);
+  const release = () => {
+    clearTimeout(timer);
+    input.clientSignal?.removeEventListener("abort", onClientAbort);
+  };
+  const note = (status: number, ok: boolean, error?: string) =>
+    input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
+  try {
+    let response = await sendUpstream({
+      provider: resolved,
+      upstreamModel: planned.model.upstream_id,
+      stream: input.stream,
+      body: input.bodyFor(planned),
+      signal: controller.signal,
+    });
+    if (!response.ok) {
+      const text = await response.text().catch(() => "");
+      release();
+      const message = upstreamErrorMessage(text);
+      const code = upstreamErrorCode(text);
+      note(response.status, false, message);
+      return { error: new AttemptError(response.status, message, "http", retryAfterMs(response.headers)), kind: classifyFailure(response.status, code, message), code };
+    }
+    if (input.stream) {
+      clearTimeout(timer);
+      const elapsed = Date.now() - t0;
+      timer =
+        t.first_token < remaining
+          ? abortAfter(t.first_token - elapsed, `no first token from ${providerId} within ${t.first_token} ms`)
+          : abortAfter(remaining - elapsed, totalMessage);
+      const first = await awaitFirstToken(response, planned.provider.format);
+      if ("error" in first) {
+        controller.abort();
+        release();
+        note(response.status, false, first.error);
+        return { error: new AttemptError(502, first.error, "http"), kind: null };
+      }
+      response = first.response;
+      // From here the stream's idle timer watches the provider; the total limit still applies.
+      clearTimeout(timer);
+      timer = abortAfter(remaining - (Date.now() - t0), `stream exceeded the total time limit of ${t.total} ms`);
+    }
+    note(response.status, true);
+    return { served: { planned, resolved, response, controller, release, timeouts: t, probe } };
+  } catch (err) {
+    release();
+    const error = toAttemptError(err, controller.signal);
+    note(error.status, false, error.message);
+    return { error, kind: null };
+  }
 }
 
 function toAttemptError(err: unknown, signal: AbortSignal): AttemptError {
@@ -117,11 +255,13 @@ function toAttemptError(err: unknown, signal: AbortSignal): AttemptError {
 }
 
 /** The error a client sees when no attempt succeeded, in our shape, with the provider's status for 4xx. */
-export function clientError(err: AttemptError, provider: string): GatewayError {
-  const details = { provider };
+export function clientError(err: AttemptError, provider: string, kind: FailureKind = null, model?: string): GatewayError {
+  const details = model ? { provider, model } : { provider };
   if (err.kind === "timeout") return new GatewayError("upstream_timeout", err.message, { details });
   if (err.kind === "cancelled") return new GatewayError("request_timeout", "the client disconnected", { details });
   if (err.kind === "unreachable") return new GatewayError("upstream_unreachable", `${provider}: ${err.message}`, { details });
+  if (kind === "context_length") return new GatewayError("context_length_exceeded", `${provider}: ${err.message}`, { details });
+  if (kind === "content_policy") return new GatewayError("content_policy", `${provider}: ${err.message}`, { details });
   if (err.status === 401 || err.status === 403) {
     return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status}): ${err.message}`, { details });
   }

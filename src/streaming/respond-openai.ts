@@ -75,7 +75,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
     const result = await pumpOpenAIStream({
       reader,
       writer,
-      idleMs: TIMEOUTS.idle,
+      idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
       usageEvent: (chunk, dataEvents) => {

@@ -18,6 +18,11 @@
  *   garbage_at=N      stream: send a malformed event before content chunk N
  *   no_usage=1        omit usage (stream and non-stream)
  *   no_done=1         stream: end without [DONE]
+ *   token_delay=MS    stream: send the headers at once, then wait before the first event
+ *   reject_prefill=1  answer 400 to a request whose last message is the assistant's (a prefill)
+ *   KEY@MODEL=V       KEY=V only for requests whose upstream model is MODEL (e.g. status@gpt-4.1=503), so
+ *                     one message can script a primary and its fallback differently; a scoped fail_first
+ *                     counts that model's requests of the tag
  *
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
@@ -56,6 +61,17 @@ export function directives(body: Record<string, unknown>): Directives {
   for (const part of m[1]!.split(";")) {
     const i = part.indexOf("=");
     if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** The directives that apply to a request for `model`: unscoped ones, overridden by `KEY@model` ones. */
+export function forModel(d: Directives, model: string): Directives {
+  const out: Directives = {};
+  for (const [k, v] of Object.entries(d)) if (!k.includes("@")) out[k] = v;
+  for (const [k, v] of Object.entries(d)) {
+    const at = k.indexOf("@");
+    if (at > 0 && k.slice(at + 1) === model) out[k.slice(0, at)] = v;
   }
   return out;
 }
@@ -121,6 +137,7 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
   const { content, tail } = openAIStreamEvents(body, d);
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   res.flushHeaders();
+  if (d.token_delay) await sleep(Number(d.token_delay));
   const delay = num(d, "delay", 0);
   let written: Promise<void> = Promise.resolve();
   for (let i = 0; i < content.length; i++) {
@@ -164,10 +181,14 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
         res.end(JSON.stringify({ error: { message: "invalid JSON", type: "invalid_request_error" } }));
         return;
       }
-      const d = directives(body);
+      const all = directives(body);
+      const model = String(body.model ?? "");
+      const d = forModel(all, model);
       const tag = d.tag ?? "";
       const n = (counts.get(tag) ?? 0) + 1;
       counts.set(tag, n);
+      const nModel = (counts.get(`${tag}@${model}`) ?? 0) + 1;
+      counts.set(`${tag}@${model}`, nModel);
       const entry: ReceivedRequest = {
         at: Date.now(),
         path: url.pathname,
@@ -188,7 +209,14 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
         }
         if (d.hang) return;
         if (d.first_delay) await sleep(Number(d.first_delay));
-        const failing = d.status !== undefined && (d.fail_first === undefined || n <= Number(d.fail_first));
+        const nth = all[`fail_first@${model}`] !== undefined ? nModel : n;
+        const failing = d.status !== undefined && (d.fail_first === undefined || nth <= Number(d.fail_first));
+        const messages = (body.messages as { role?: string }[] | undefined) ?? [];
+        if (d.reject_prefill && messages.at(-1)?.role === "assistant") {
+          res.writeHead(400, { "content-type": "application/json" });
+          res.end(JSON.stringify(errorBody(url.pathname, 400, "the last message must be the user's: prefill is not supported", "invalid_request_error")));
+          return;
+        }
         if (failing) {
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (d.retry_after !== undefined) headers["retry-after"] = d.retry_after;

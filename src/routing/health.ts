@@ -1,0 +1,182 @@
+import type { Env } from "../env";
+import {
+  applyReport,
+  circuitConfig,
+  healthKey,
+  newRecord,
+  viewOf,
+  type CircuitRecord,
+  type HealthReport,
+  type HealthView,
+} from "./circuit";
+
+/**
+ * The isolate's view of provider health. Reads are synchronous and local (the planner never waits on I/O);
+ * outcomes apply locally at once and are reported to the Health Durable Object in batches, under waitUntil,
+ * at most every HEALTH_SYNC_MS (default 1 s); its answer (every isolate's reports folded together) replaces
+ * the local records that did not change meanwhile. An isolate with no outcomes to report still pulls the
+ * shared picture every HEALTH_PULL_MS (default 10 s) while it has traffic. See docs/routing.md.
+ */
+const DEFAULT_SYNC_MS = 1000;
+const DEFAULT_PULL_MS = 10_000;
+const MAX_PENDING = 1000;
+
+const records = new Map<string, CircuitRecord>();
+/** The local change count at each record's last change, to keep changes made while a sync was in flight. */
+const localChange = new Map<string, number>();
+let changes = 0;
+/** Keys with a half-open probe in flight from this isolate. */
+const probing = new Set<string>();
+let pending: HealthReport[] = [];
+let lastSync = 0;
+let syncing: Promise<void> | null = null;
+let flushTimer: Promise<void> | null = null;
+
+function num(env: Env, name: string, dflt: number): number {
+  const v = Number(env[name]);
+  return Number.isFinite(v) && v >= 0 ? v : dflt;
+}
+
+/** The planner's health lookup, as of `now`. */
+export function healthLookup(now = Date.now()): (provider: string, model: string) => HealthView | undefined {
+  return (provider, model) => {
+    const key = healthKey(provider, model);
+    const rec = records.get(key);
+    return rec ? viewOf(rec, now, probing.has(key)) : undefined;
+  };
+}
+
+/**
+ * Whether an attempt may go now: "go" (closed), "probe" (half-open; this caller holds the one probe until
+ * it reports or releases), or "skip" (open, or another probe is in flight).
+ */
+export function admit(provider: string, model: string, now = Date.now()): "go" | "probe" | "skip" {
+  const key = healthKey(provider, model);
+  const view = viewOf(records.get(key), now, probing.has(key));
+  if (view.circuit === "closed") return "go";
+  if (view.circuit === "half_open") {
+    probing.add(key);
+    return "probe";
+  }
+  return "skip";
+}
+
+/** Gives the probe back without an outcome (the client went away). */
+export function releaseProbe(provider: string, model: string): void {
+  probing.delete(healthKey(provider, model));
+}
+
+export interface Outcome {
+  ok: boolean;
+  probe: boolean;
+  latencyMs?: number;
+  throughput?: number;
+}
+
+/** Records an outcome here at once and queues it for the shared picture. */
+export function reportOutcome(env: Env, waitUntil: ((p: Promise<unknown>) => void) | undefined, provider: string, model: string, o: Outcome): void {
+  const key = healthKey(provider, model);
+  const at = Date.now();
+  const r: HealthReport = { key, at, ok: o.ok, probe: o.probe };
+  if (o.latencyMs !== undefined) r.latencyMs = o.latencyMs;
+  if (o.throughput !== undefined) r.throughput = o.throughput;
+  if (o.probe) probing.delete(key);
+  let rec = records.get(key);
+  if (!rec) records.set(key, (rec = newRecord(at)));
+  applyReport(rec, r, circuitConfig(env));
+  localChange.set(key, ++changes);
+  if (!env.HEALTH) return;
+  if (pending.length >= MAX_PENDING) pending.shift();
+  pending.push(r);
+  if (waitUntil) scheduleFlush(env, waitUntil);
+}
+
+function scheduleFlush(env: Env, waitUntil: (p: Promise<unknown>) => void): void {
+  if (flushTimer) {
+    waitUntil(flushTimer);
+    return;
+  }
+  const wait = Math.max(0, lastSync + num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) - Date.now());
+  flushTimer = new Promise<void>((r) => setTimeout(r, wait)).then(() => {
+    flushTimer = null;
+    return sync(env);
+  });
+  waitUntil(flushTimer);
+}
+
+/**
+ * Called once per request: sends queued reports, or pulls the shared picture when ours is old, in the
+ * background. Never awaited.
+ */
+export function refreshHealth(env: Env, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
+  if (!env.HEALTH || syncing || flushTimer) return;
+  const due = pending.length > 0 ? num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) : num(env, "HEALTH_PULL_MS", DEFAULT_PULL_MS);
+  if (now - lastSync < due) return;
+  waitUntil(sync(env));
+}
+
+function sync(env: Env): Promise<void> {
+  if (syncing) return syncing;
+  const batch = pending;
+  pending = [];
+  const startedAt = changes;
+  lastSync = Date.now();
+  const ns = env.HEALTH!;
+  syncing = (async () => {
+    try {
+      const shared = await ns.get(ns.idFromName("global")).report(batch);
+      for (const [key, rec] of Object.entries(shared)) {
+        if ((localChange.get(key) ?? 0) > startedAt) continue;
+        records.set(key, rec);
+      }
+    } catch (err) {
+      pending = [...batch, ...pending].slice(-MAX_PENDING);
+      console.error(JSON.stringify({ msg: "health sync failed", error: String(err) }));
+    } finally {
+      syncing = null;
+    }
+  })();
+  return syncing;
+}
+
+/** Forgets everything this isolate knows (tests: a fresh isolate). */
+export function resetLocalHealth(): void {
+  records.clear();
+  localChange.clear();
+  changes = 0;
+  probing.clear();
+  pending = [];
+  lastSync = 0;
+  syncing = null;
+  flushTimer = null;
+}
+
+/** The circuit breakers as one request's attempt loop uses them. */
+export function healthGate(env: Env, waitUntil: (p: Promise<unknown>) => void) {
+  return {
+    admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id),
+    report: (p: { provider: { id: string }; model: { id: string } }, o: Outcome) => reportOutcome(env, waitUntil, p.provider.id, p.model.id, o),
+    release: (p: { provider: { id: string }; model: { id: string } }) => releaseProbe(p.provider.id, p.model.id),
+  };
+}
+
+/** Minimum completion tokens for a stream to count towards a model's throughput average. */
+const MIN_THROUGHPUT_TOKENS = 16;
+
+/**
+ * What a finished answer says about its provider: a stream cut or stalled mid-answer is a failure; a complete
+ * stream's tokens per second feed the throughput average.
+ */
+export function reportAnswer(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  provider: string,
+  model: string,
+  a: { status: string; streamed: boolean; completionTokens: number; ttfbMs: number | null; latencyMs: number },
+): void {
+  if (a.status === "cut") return reportOutcome(env, waitUntil, provider, model, { ok: false, probe: false });
+  if (a.status !== "ok" || !a.streamed || a.ttfbMs === null || a.completionTokens < MIN_THROUGHPUT_TOKENS) return;
+  const seconds = (a.latencyMs - a.ttfbMs) / 1000;
+  if (seconds <= 0) return;
+  reportOutcome(env, waitUntil, provider, model, { ok: true, probe: false, throughput: a.completionTokens / seconds });
+}

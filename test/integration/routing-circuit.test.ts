@@ -1,0 +1,127 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { healthKey } from "../../src/routing/circuit";
+import { resetLocalHealth } from "../../src/routing/health";
+import { chat, eventually, expectError, sleep, uniqueTag, userMsg } from "./helpers";
+import { calls, teamWithPolicy } from "./routing-helpers";
+
+/*
+ * Circuit breaking per provider+model (vitest.config.ts: CIRCUIT_FAILURES=10, CIRCUIT_OPEN_MS=400). Each test
+ * uses its own primary model so that circuits do not carry over between tests.
+ */
+const OPEN_MS = 400;
+const FAILURES = 10;
+const FALLBACK = "groq/llama-3.3-70b-versatile";
+const F = "llama-3.3-70b-versatile";
+
+function healthStub() {
+  return env.HEALTH!.get(env.HEALTH!.idFromName("global"));
+}
+
+/** Sends `n` requests one after another; the primary fails each with 503, the fallback answers. */
+async function tripCircuit(key: string, primary: string, upstream: string, tag: string, n = FAILURES): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const r = await chat(key, { models: [primary, FALLBACK], messages: userMsg(`[[tag=${tag};status@${upstream}=503]]`) });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
+    await r.body?.cancel();
+  }
+}
+
+const modelCalls = async (tag: string, upstream: string) => (await calls(tag)).filter((c) => c.model === upstream).length;
+
+describe("circuit breaker", () => {
+  it("a primary down for a while, then recovering: opens, the fallback serves, one probe, closes, traffic returns", async () => {
+    const PRIMARY = "openai/gpt-4o";
+    const P = "gpt-4o";
+    const k = await teamWithPolicy({ routing: { retries: 0 } });
+    const tag = uniqueTag("circ");
+    await tripCircuit(k.key, PRIMARY, P, tag);
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+
+    // Open: the primary is not called at all; the fallback serves at once.
+    const t0 = Date.now();
+    const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
+    expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
+    await r.body?.cancel();
+    expect(Date.now() - t0).toBeLessThan(200);
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+
+    // Alone, the primary is refused with 503 and Retry-After, saying why.
+    const alone = await chat(k.key, { model: PRIMARY, messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
+    expect(alone.headers.get("retry-after")).toBe("1");
+    const e = await expectError(alone, 503, "unavailable");
+    expect(e.excluded).toEqual([{ model: PRIMARY, provider: "openai", reason: expect.stringMatching(/^circuit open/), by: "health" }]);
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+
+    // Half-open after OPEN_MS: of two concurrent requests one probes the (now healthy, slow) primary.
+    await sleep(OPEN_MS + 50);
+    const tag2 = uniqueTag("circ-probe");
+    const both = await Promise.all(
+      [0, 1].map(() => chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag2};first_delay@${P}=300]]`) })),
+    );
+    const served = both.map((x) => x.headers.get("x-switchyard-model")).sort();
+    expect(served).toEqual([FALLBACK, PRIMARY].sort());
+    await Promise.all(both.map((x) => x.body?.cancel()));
+    expect(await modelCalls(tag2, P)).toBe(1);
+
+    // Closed: traffic returns to the primary.
+    const tag3 = uniqueTag("circ-back");
+    for (let i = 0; i < 3; i++) {
+      const back = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag3}]]`) });
+      expect(back.headers.get("x-switchyard-model")).toBe(PRIMARY);
+      await back.body?.cancel();
+    }
+    expect(await modelCalls(tag3, F)).toBe(0);
+  });
+
+  it("a failed probe opens the circuit again, for twice as long", async () => {
+    const PRIMARY = "openai/gpt-4.1";
+    const P = "gpt-4.1";
+    const k = await teamWithPolicy({ routing: { retries: 0 } });
+    const tag = uniqueTag("circ-reopen");
+    await tripCircuit(k.key, PRIMARY, P, tag);
+    await sleep(OPEN_MS + 50);
+    const send = async () => {
+      const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
+      await r.body?.cancel();
+      return r.headers.get("x-switchyard-model");
+    };
+    expect(await send()).toBe(FALLBACK); // the probe failed, the fallback answered
+    expect(await modelCalls(tag, P)).toBe(FAILURES + 1);
+    await sleep(OPEN_MS + 50); // past the first open time, not the doubled one
+    expect(await send()).toBe(FALLBACK);
+    expect(await modelCalls(tag, P)).toBe(FAILURES + 1);
+    await sleep(OPEN_MS);
+    expect(await send()).toBe(FALLBACK); // second probe
+    expect(await modelCalls(tag, P)).toBe(FAILURES + 2);
+  });
+
+  it("is shared: the Health object folds every isolate's reports, and a fresh isolate learns an open circuit from it", async () => {
+    const PRIMARY = "openai/gpt-6.1-terra";
+    const P = "gpt-6.1-terra";
+    const k = await teamWithPolicy({ routing: { retries: 0 } });
+    const tag = uniqueTag("circ-shared");
+    await tripCircuit(k.key, PRIMARY, P, tag);
+    const key = healthKey("openai", PRIMARY);
+    const shared = await eventually(async () => {
+      const snap = await healthStub().snapshot();
+      return snap[key]?.state === "open" ? snap[key] : null;
+    }, 3000);
+    expect(shared.failures).toBe(FAILURES);
+
+    // Another isolate's failures (and failed probes, so that it stays open for 8 × 400 ms), reported straight to
+    // the object, open a circuit this isolate has not seen.
+    const OTHER = "openai/gpt-6.1-sol";
+    const now = Date.now();
+    const failure = (i: number, probe: boolean) => ({ key: healthKey("openai", OTHER), at: now + i, ok: false, probe });
+    await healthStub().report([...Array.from({ length: FAILURES }, (_, i) => failure(i, false)), ...[1, 2, 3].map((i) => failure(FAILURES + i, true))]);
+    resetLocalHealth();
+    const tag2 = uniqueTag("circ-learn");
+    await eventually(async () => {
+      const r = await chat(k.key, { model: OTHER, messages: userMsg(`[[tag=${tag2}]]`) });
+      await r.body?.cancel();
+      return r.status === 503;
+    }, 3000);
+  });
+});
