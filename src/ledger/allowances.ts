@@ -82,6 +82,8 @@ export type LedgerCall = (team: string, req: AllowanceRequest) => Promise<Allowa
 
 export class Allowances {
   private readonly teams = new Map<string, TeamState>();
+  /** Reservations served, and Ledger round trips taken for them (reserve path) and for returns. */
+  readonly stats = { reservations: 0, calls: 0, returnCalls: 0 };
 
   constructor(private readonly call: LedgerCall, private readonly newId: () => string = () => crypto.randomUUID()) {}
 
@@ -146,6 +148,7 @@ export class Allowances {
   }
 
   private take(t: TeamState, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[]): Hold {
+    this.stats.reservations++;
     const taken: Slice[] = [];
     if (amount > 0n) {
       for (const spec of budgets) {
@@ -223,6 +226,7 @@ export class Allowances {
   private async flush(team: string, t: TeamState): Promise<void> {
     if (t.shrink.length === 0 && t.returns.length === 0 && t.rateReturns.size === 0) return;
     const req = this.drainPending(t);
+    this.stats.returnCalls++;
     try {
       await this.call(team, req);
     } catch (err) {
@@ -257,6 +261,7 @@ export class Allowances {
     const req = this.drainPending(t);
     req.budgets = budgets.map((spec) => ({ lease_id: this.newId(), spec, need: amount, want: this.want(t, spec.bucket, amount, now) as bigint }));
     req.rates = rates.map((r) => ({ spec: r.spec, need: r.amount, want: this.want(t, r.spec.bucket, r.amount, now) as number }));
+    this.stats.calls++;
     const reply = await this.call(team, req);
     const at = Date.now();
     let refusal: Refusal | null = null;
