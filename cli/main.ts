@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { currentConfig, pushConfig, readConfigFile, validateConfig } from "./commands/config";
 import { createKey, createTeam, listKeys, revokeKey } from "./commands/keys";
+import { policyCommands, POLICY_USAGE } from "./commands/policy";
 import { seedDemo } from "./commands/seed";
 import { CliError, type Target } from "./wrangler";
 
@@ -15,6 +16,7 @@ Usage: switchyard <command> [options] [--local | --remote [--env NAME]]
   config validate <file>      gateway config (JSON or YAML): custom providers, extra models and prices
   config push <file>
   config show
+${POLICY_USAGE}
 
 --local (default) writes to the local state of \`npm run dev\` / \`npm start\` (.wrangler/state);
 --remote writes to the deployed D1 database and KV namespace of wrangler.toml (or its --env).`;
@@ -82,6 +84,8 @@ const COMMANDS: Record<string, Command> = {
     print(JSON.stringify(await seedDemo(target)));
   },
 };
+
+Object.assign(COMMANDS, policyCommands);
 
 /** Registers a command (`group verb`) from another module. */
 export function registerCommand(name: string, cmd: Command): void {

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { defaultPolicy, PolicyDocument } from "./schema";
+import { defaultPolicy, PolicyDocument, policyKvKey } from "./schema";
 
 /**
  * The current policy of a team. `policy push` writes every version to D1 and the current one to KV at
@@ -23,9 +23,7 @@ interface Entry {
 const cache = new Map<string, Entry>();
 const inflight = new Map<string, Promise<LoadedPolicy>>();
 
-export function policyKvKey(team: string): string {
-  return `policy:${team}`;
-}
+export { policyKvKey };
 
 export async function loadPolicy(env: Env, team: string, now = Date.now()): Promise<LoadedPolicy> {
   const hit = cache.get(team);

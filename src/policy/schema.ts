@@ -80,6 +80,11 @@ export const PolicyDocument = z.strictObject({
 });
 
 export type PolicyDocument = z.output<typeof PolicyDocument>;
+
+/** KV key of a team's current policy ({version, document}), written by `policy push`. */
+export function policyKvKey(team: string): string {
+  return `policy:${team}`;
+}
 export type PolicyInput = z.input<typeof PolicyDocument>;
 
 /** The policy of a team that never pushed one: everything the gateway offers, default routing. */
