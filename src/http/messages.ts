@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { maxBodyBytes, parseWith, readJsonBody } from "./body";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The OpenAI chat request, checked as far as the gateway depends on it; other fields pass through to the

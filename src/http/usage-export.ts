@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { Env } from "../env";
 import type { ExportedEvent } from "../ledger/event-book";
 import type { HonoEnv } from "./app";

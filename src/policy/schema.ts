@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * A team's policy document, shared by the Worker and the CLI (`switchyard policy validate|push`).
