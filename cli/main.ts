@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { currentConfig, pushConfig, readConfigFile, validateConfig } from "./commands/config";
 import { createKey, createTeam, listKeys, revokeKey } from "./commands/keys";
+import { ledgerCommands, LEDGER_USAGE } from "./commands/ledger";
 import { policyCommands, POLICY_USAGE } from "./commands/policy";
 import { seedDemo } from "./commands/seed";
 import { CliError, type Target } from "./wrangler";
@@ -16,6 +17,7 @@ Usage: switchyard <command> [options] [--local | --remote [--env NAME]]
   config validate <file>      gateway config (JSON or YAML): custom providers, extra models and prices
   config push <file>
   config show
+${LEDGER_USAGE}
 ${POLICY_USAGE}
 
 --local (default) writes to the local state of \`npm run dev\` / \`npm start\` (.wrangler/state);
@@ -87,6 +89,8 @@ const COMMANDS: Record<string, Command> = {
 
 Object.assign(COMMANDS, policyCommands);
 
+Object.assign(COMMANDS, ledgerCommands);
+
 /** Registers a command (`group verb`) from another module. */
 export function registerCommand(name: string, cmd: Command): void {
   COMMANDS[name] = cmd;
@@ -120,7 +124,9 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
     return 2;
   }
   const { values, positionals } = parsed;
-  const name = positionals.slice(0, 2).join(" ");
+  // Two-word commands (`keys create`), else one-word ones (`usage <team>`).
+  const two = positionals.slice(0, 2).join(" ");
+  const name = COMMANDS[two] ? two : (positionals[0] ?? "");
   const cmd = COMMANDS[name];
   if (values.help || !cmd) {
     (values.help ? console.log : console.error)(USAGE);
@@ -132,7 +138,7 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
   }
   const target: Target = { remote: values.remote === true, env: values.env, persistTo: values["persist-to"] };
   try {
-    await cmd({ target, positionals: positionals.slice(2), values, json: values.json === true, print });
+    await cmd({ target, positionals: positionals.slice(name.split(" ").length), values, json: values.json === true, print });
     return 0;
   } catch (err) {
     if (err instanceof CliError) {

@@ -108,3 +108,29 @@ export class ChainVerifier {
     }
   }
 }
+
+/** One page of GET /v1/audit/export. */
+export interface AuditPage {
+  anchor: ChainLink | null;
+  head: ChainLink;
+  records: { record: AuditRecord; hash: string }[];
+  next_cursor: number | null;
+}
+
+/** Walks a team's whole chain through `fetchPage` (the CLI over HTTP, tests through the Worker). */
+export async function verifyChain(
+  fetchPage: (cursor: number) => Promise<AuditPage>,
+  hash: HashFn = sha256Hex,
+): Promise<{ ok: boolean; checked: number; head: ChainLink | null; mismatch: Mismatch | null }> {
+  let page = await fetchPage(0);
+  const verifier = new ChainVerifier(page.anchor, hash);
+  let head = page.head;
+  for (;;) {
+    verifier.push(page.records);
+    head = page.head;
+    if (verifier.mismatch || page.next_cursor === null) break;
+    page = await fetchPage(page.next_cursor);
+  }
+  verifier.finish(head);
+  return { ok: verifier.mismatch === null, checked: verifier.checked, head, mismatch: verifier.mismatch };
+}

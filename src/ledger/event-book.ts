@@ -60,10 +60,11 @@ export interface Recorded {
   leaseUse: Map<string, bigint>;
 }
 
-const INSERT_EVENT = `INSERT OR IGNORE INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider,
+const INSERT_EVENT = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider,
    status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens,
    cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash)
  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ ON CONFLICT (id) DO NOTHING
  RETURNING seq`;
 
 const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, requests, prompt_tokens, completion_tokens,
@@ -83,11 +84,17 @@ export class EventBook {
 
   constructor(private readonly sql: SqlStorage) {}
 
-  /** The last record of the chain (seq 0 and the genesis hash when there is none). */
+  /**
+   * The last link of the chain (seq 0 and the genesis hash when there is none). Its hash is the stored head's,
+   * so a row deleted from the tail breaks the link to the next record; its seq never goes below a row's, so
+   * a new record never collides with one already there.
+   */
   chainHead(): ChainLink {
     if (!this.head) {
       const stored = getMeta(this.sql, "audit_head");
-      this.head = stored ? (JSON.parse(stored) as ChainLink) : { seq: 0, hash: GENESIS_HASH };
+      const head = stored ? (JSON.parse(stored) as ChainLink) : { seq: 0, hash: GENESIS_HASH };
+      const max = this.sql.exec<{ s: number | null }>(`SELECT MAX(seq) AS s FROM events`).one().s ?? 0;
+      this.head = { seq: Math.max(head.seq, max), hash: head.hash };
     }
     return this.head;
   }
@@ -133,7 +140,7 @@ export class EventBook {
       };
       row.hash = chainHash(head.hash, auditRecordOf(row));
       const hour = hourBucket(e.created_at);
-      // RETURNING gives a row only for a new id (rowsWritten also counts AUTOINCREMENT's bookkeeping).
+      // A known id is skipped (RETURNING gives no row); any other conflict fails the batch rather than drop it.
       const cur = this.sql.exec(
         INSERT_EVENT,
         row.seq, row.id, row.created_at, hour, row.key_id, row.user_id, row.model_requested, row.model, row.provider,
@@ -160,6 +167,21 @@ export class EventBook {
     const finalHead = head;
     // The in-memory head follows only once the transaction has committed.
     return { inserted, recorded, commit: () => (this.head = finalHead) };
+  }
+
+  /** Chains rows recorded before the audit chain existed (schema 1), in seq order; run once by the migration. */
+  chainUnhashed(): number {
+    let head = this.chainHead();
+    let n = 0;
+    for (const r of this.sql.exec<EventRow>(`SELECT * FROM events WHERE hash = '' ORDER BY seq`).toArray()) {
+      const hash = chainHash(head.hash, auditRecordOf(r));
+      this.sql.exec(`UPDATE events SET hash = ? WHERE seq = ?`, hash, r.seq);
+      head = { seq: r.seq, hash };
+      n++;
+    }
+    if (n > 0) setMeta(this.sql, "audit_head", JSON.stringify(head));
+    this.head = head;
+    return n;
   }
 
   /** Forgets the cached head (after a failed transaction, or a test that edits rows). */

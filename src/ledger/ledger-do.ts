@@ -62,7 +62,12 @@ export class Ledger extends DurableObject<Env> {
     this.events = new EventBook(this.sql);
     this.budgets = new BudgetBook(this.sql);
     this.rates = new RateBook(this.sql);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage));
+    void ctx.blockConcurrencyWhile(async () => {
+      // Records written before the audit chain (schema 1) join it, in their order, on first start.
+      migrate(ctx.storage, (from) => {
+        if (from === 1) this.events.chainUnhashed();
+      });
+    });
   }
 
   /** Records events idempotently by request id; returns how many were new. */

@@ -94,16 +94,22 @@ export const SCHEMA_STEPS: readonly (readonly string[])[] = [
 
 export const SCHEMA_VERSION = SCHEMA_STEPS.length;
 
-export function migrate(storage: DurableObjectStorage): void {
+/**
+ * Brings the schema to SCHEMA_VERSION; `afterSteps` runs in the same transaction once the tables exist (data
+ * backfills, given the version the object was at). Returns that version.
+ */
+export function migrate(storage: DurableObjectStorage, afterSteps: (from: number) => void = () => {}): number {
   const sql = storage.sql;
   sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
   const row = sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'schema'`).toArray()[0];
   const current = row ? Number(row.value) : 0;
-  if (current >= SCHEMA_VERSION) return;
+  if (current >= SCHEMA_VERSION) return current;
   storage.transactionSync(() => {
     for (let v = current; v < SCHEMA_VERSION; v++) for (const stmt of SCHEMA_STEPS[v]!) sql.exec(stmt);
+    afterSteps(current);
     sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)`, String(SCHEMA_VERSION));
   });
+  return current;
 }
 
 export function getMeta(sql: SqlStorage, key: string): string | null {

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson, ChainVerifier, chainHash, GENESIS_HASH, type AuditRecord } from "../../src/ledger/audit";
+import { windowOf } from "../../src/ledger/periods";
+import { sha256Hex } from "../../src/ledger/sha256";
+
+async function subtleHex(s: string | Uint8Array): Promise<string> {
+  const data = typeof s === "string" ? new TextEncoder().encode(s) : s;
+  const d = await crypto.subtle.digest("SHA-256", data);
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+describe("sha256Hex", () => {
+  it("matches the known vectors and WebCrypto on every length around the block boundaries", async () => {
+    expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    for (let n = 0; n < 300; n++) {
+      const bytes = new Uint8Array(n).map((_, i) => (i * 131 + n * 7) & 0xff);
+      expect(sha256Hex(bytes)).toBe(await subtleHex(bytes));
+    }
+    const text = "héllo wörld — 日本語 🎉".repeat(50);
+    expect(sha256Hex(text)).toBe(await subtleHex(text));
+  });
+});
+
+describe("canonicalJson", () => {
+  it("sorts keys at every level, drops undefined, keeps arrays in order", () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, e: null })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"e":null}');
+  });
+});
+
+function rec(seq: number, over: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    seq, id: `gen-${seq}`, created_at: 1_700_000_000_000 + seq, key_id: "k_1", user: null, model_requested: "m/x", model: "m/x", provider: "m",
+    status: "ok", streamed: false, cancelled: false, estimated: false, prompt_tokens: 1, completion_tokens: 2, cached_tokens: 0,
+    cache_write_tokens: 0, reasoning_tokens: 0, cost: 5, ttfb_ms: null, latency_ms: 3, attempts: [], content_sha256: null, ...over,
+  };
+}
+
+describe("ChainVerifier", () => {
+  const chain = () => {
+    let prev = GENESIS_HASH;
+    return [1, 2, 3, 4].map((seq) => {
+      const record = rec(seq);
+      prev = chainHash(prev, record);
+      return { record, hash: prev };
+    });
+  };
+
+  it("accepts an intact chain and its head", () => {
+    const rows = chain();
+    const v = new ChainVerifier(null);
+    v.push(rows);
+    v.finish({ seq: 4, hash: rows[3]!.hash });
+    expect(v.mismatch).toBeNull();
+    expect(v.checked).toBe(4);
+  });
+
+  it("names the first changed, removed or truncated record", () => {
+    const changed = chain();
+    changed[2]!.record.cost = 6;
+    let v = new ChainVerifier(null);
+    v.push(changed);
+    expect(v.mismatch?.id).toBe("gen-3");
+
+    const removed = chain();
+    removed.splice(1, 1);
+    v = new ChainVerifier(null);
+    v.push(removed);
+    expect(v.mismatch?.id).toBe("gen-3");
+
+    const rows = chain();
+    v = new ChainVerifier(null);
+    v.push(rows.slice(0, 3));
+    v.finish({ seq: 4, hash: rows[3]!.hash });
+    expect(v.mismatch?.id).toBe("(head)");
+  });
+
+  it("starts from an anchor after pruning", () => {
+    const rows = chain();
+    const v = new ChainVerifier({ seq: 2, hash: rows[1]!.hash });
+    v.push(rows.slice(2));
+    expect(v.mismatch).toBeNull();
+  });
+});
+
+describe("windowOf", () => {
+  const at = Date.parse("2026-11-26T15:30:00Z"); // a Thursday
+  it("day, ISO week (Monday) and month windows in UTC, total", () => {
+    expect(windowOf("day", at)).toEqual({ label: "2026-11-26", from_hour: "2026-11-26T00", to_hour: "2026-11-26T23", ends_at: Date.parse("2026-11-27T00:00:00Z") });
+    expect(windowOf("week", at)).toEqual({ label: "W2026-11-23", from_hour: "2026-11-23T00", to_hour: "2026-11-29T23", ends_at: Date.parse("2026-11-30T00:00:00Z") });
+    expect(windowOf("week", Date.parse("2026-11-29T23:59:59Z")).label).toBe("W2026-11-23");
+    expect(windowOf("week", Date.parse("2026-11-30T00:00:00Z")).label).toBe("W2026-11-30");
+    expect(windowOf("month", at)).toEqual({ label: "2026-11", from_hour: "2026-11-01T00", to_hour: "2026-11-30T23", ends_at: Date.parse("2026-12-01T00:00:00Z") });
+    expect(windowOf("month", Date.parse("2028-02-10T00:00:00Z")).to_hour).toBe("2028-02-29T23");
+    expect(windowOf("total", at)).toMatchObject({ label: "all", ends_at: null });
+  });
+});
