@@ -10,6 +10,7 @@ import { resolveProvider } from "../providers/registry";
 import { loadPolicy } from "../policy/load";
 import { resolveRoute } from "../policy/route";
 import { runAttempts } from "../routing/attempts";
+import { continuationFor } from "../routing/continue";
 import { healthGate, healthLookup, refreshHealth, reportAnswer } from "../routing/health";
 import { emptyPlanError, planAttempts } from "../routing/plan";
 import { responderFor } from "../streaming/responder";
@@ -142,5 +143,10 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       return cost;
     },
     finish,
+    continuation: route.continueOnCut
+      ? continuationFor(greq, planned, plan.attempts, {
+          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, started, health: healthGate(env, waitUntil),
+        })
+      : undefined,
   });
 }

@@ -5,6 +5,7 @@ import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { AttemptError } from "../providers/upstream";
 import { TIMEOUTS } from "../routing/attempts";
 import { contentText, estimateTokens } from "./estimate";
+import { openAIStreamContinuable } from "./continue-openai";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
 import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
 
@@ -109,4 +110,6 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
   return new Response(readable, { status: 200, headers: servedHeaders(ctx, "text/event-stream") });
 }
 
-registerResponder("openai", "openai", (ctx) => (ctx.greq.stream ? openAIStream(ctx) : openAIJson(ctx)));
+registerResponder("openai", "openai", (ctx) =>
+  ctx.greq.stream ? (ctx.continuation ? openAIStreamContinuable(ctx, ctx.continuation) : openAIStream(ctx)) : openAIJson(ctx),
+);

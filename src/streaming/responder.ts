@@ -3,6 +3,7 @@ import type { GatewayRequest } from "../http/request";
 import type { TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
+import type { Continuation } from "../routing/continue";
 
 /** What a responder needs to turn a provider's 2xx answer into the client's response and a usage record. */
 export interface ResponderContext {
@@ -15,6 +16,8 @@ export interface ResponderContext {
   bill(tokens: TokenCounts, estimated: boolean): bigint;
   /** Records the request's outcome; called exactly once, when the answer is complete or abandoned. */
   finish(status: UsageStatus): Promise<void>;
+  /** Set when the team's policy lets a stream cut mid-answer continue on a fallback (routing.continue_on_cut). */
+  continuation?: Continuation;
 }
 
 export type Responder = (ctx: ResponderContext) => Promise<Response>;
