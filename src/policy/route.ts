@@ -101,13 +101,16 @@ export function resolveRoute(policy: PolicyDocument, keyId: string | null, req: 
     return { requested, targets, alias: id, weighted, suffixSort };
   });
 
-  const requestTimeouts = Timeouts.safeParse(p.timeouts_ms ?? {});
-  if (!requestTimeouts.success) {
-    const issue = requestTimeouts.error.issues[0]!;
-    throw new GatewayError("bad_request", `provider.timeouts_ms${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
+  let rt: TimeoutSettings = {};
+  if (p.timeouts_ms !== undefined) {
+    const parsed = Timeouts.safeParse(p.timeouts_ms);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new GatewayError("bad_request", `provider.timeouts_ms${issue.path.length ? "." + issue.path.join(".") : ""}: ${issue.message}`);
+    }
+    rt = parsed.data;
   }
   const pt = policy.routing.timeouts_ms;
-  const rt = requestTimeouts.data;
   const timeouts: TimeoutSettings = {};
   for (const name of ["headers", "first_token", "idle", "total"] as const) {
     const v = lower(pt[name], rt[name]);

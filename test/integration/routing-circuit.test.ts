@@ -125,3 +125,29 @@ describe("circuit breaker", () => {
     }, 3000);
   });
 });
+
+describe("latency and throughput averages", () => {
+  it("serve sort: latency and :nitro (throughput)", async () => {
+    const A = "deepseek/deepseek-v4-pro";
+    const B = "groq/llama-3.3-70b-versatile";
+    const k = await teamWithPolicy({ aliases: { pair: [A, B] } });
+    const tag = uniqueTag("avg");
+    const words = Array.from({ length: 20 }, (_, i) => `w${i}`).join(" ");
+    // A: slow to answer and slow to stream; B: quick at both.
+    for (let i = 0; i < 3; i++) {
+      for (const [model, d] of [[A, "first_delay=120;delay=10"], [B, "delay=0"]] as const) {
+        const r = await chat(k.key, { model, stream: true, messages: userMsg(`[[tag=${tag};${d};ct=100;reply=${words}]]`) });
+        expect(r.status).toBe(200);
+        await r.text();
+      }
+    }
+    const first = async (body: Record<string, unknown>) => {
+      const r = await chat(k.key, { ...body, messages: userMsg(`[[tag=${tag}]]`) });
+      await r.body?.cancel();
+      return r.headers.get("x-switchyard-model");
+    };
+    expect(await first({ model: "pair" })).toBe(A); // the alias's own order
+    expect(await first({ model: "pair", provider: { sort: "latency" } })).toBe(B);
+    expect(await first({ model: "pair:nitro" })).toBe(B);
+  });
+});
