@@ -64,7 +64,7 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
     const result = await pumpAnthropicStream({
       reader: response.body!.getReader(),
       writer,
-      idleMs: TIMEOUTS.idle,
+      idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
       messageDelta: (ev, usage) => {

@@ -45,16 +45,18 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
   };
   let idle = false;
   const abort = (why: string, kind: "cancelled" | "timeout") => controller.abort(new AttemptError(0, why, kind));
+  // The policy's (or request's) idle limit for this answer.
+  const idleMs = ctx.served.timeouts?.idle ?? TIMEOUTS.idle;
 
   const work = (async () => {
     let end: End = "cut";
     let error: string | undefined;
     const chunks = watchedChunks(response.body!.getReader(), {
-      idleMs: TIMEOUTS.idle,
+      idleMs,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       onIdle: () => {
         idle = true;
-        abort(`no data for ${TIMEOUTS.idle} ms`, "timeout");
+        abort(`no data for ${idleMs} ms`, "timeout");
       },
     });
     try {
@@ -76,7 +78,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       if (reason instanceof AttemptError && reason.kind === "cancelled") end = "client_gone";
       else {
         end = idle ? "idle" : "cut";
-        error = idle ? `upstream stream idle for ${TIMEOUTS.idle} ms` : `upstream stream failed: ${String(err)}`;
+        error = idle ? `upstream stream idle for ${idleMs} ms` : `upstream stream failed: ${String(err)}`;
       }
     } finally {
       if (end === "cut" || end === "idle") {
