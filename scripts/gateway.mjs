@@ -49,27 +49,55 @@ export async function seed(persistTo) {
   return JSON.parse(out.trim().split("\n").at(-1));
 }
 
-/** Bundles the Worker as `wrangler deploy` would; returns the path of the entry module. */
-export async function buildWorker(outdir = join(ROOT, "dist")) {
-  await wrangler(["deploy", "--dry-run", "--outdir", outdir]);
+/** Bundles the Worker as `wrangler deploy` would (`args`: more of its flags); returns the entry module's path. */
+export async function buildWorker(outdir = join(ROOT, "dist"), args = []) {
+  await wrangler(["deploy", "--dry-run", "--outdir", outdir, ...args]);
   return join(outdir, "index.js");
+}
+
+/** The runtime settings of wrangler.toml (compatibility date and flags, bindings) as Miniflare options. */
+export async function wranglerWorkerOptions() {
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  return unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml")).workerOptions;
+}
+
+/**
+ * Serves one bundled module Worker on workerd through Miniflare with direct sockets (no development proxy).
+ * The compatibility date and flags default to wrangler.toml's, so any Worker served this way runs on the
+ * same runtime as the gateway (the benchmark's floor does). `options` are passed on to Miniflare.
+ */
+export async function serveWorker({ name, scriptPath, port = 8787, host = "127.0.0.1", ...options }) {
+  const { Miniflare } = await import("miniflare");
+  const { compatibilityDate, compatibilityFlags } = await wranglerWorkerOptions();
+  const mf = new Miniflare({
+    compatibilityDate,
+    compatibilityFlags,
+    ...options,
+    name,
+    modules: true,
+    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
+    // Module names are relative to the bundle's folder, which may be outside the working directory.
+    modulesRoot: dirname(scriptPath),
+    scriptPath,
+    host,
+    port,
+  });
+  const url = await mf.ready;
+  return { url: url.href.replace(/\/$/, ""), mf, dispose: () => mf.dispose() };
 }
 
 /**
  * Starts the bundled Worker on workerd. `persistTo` is wrangler's --persist-to (default .wrangler/state),
- * so `npm start`, `npm run dev` and the CLI share one local state.
+ * so `npm start`, `npm run dev` and the CLI share one local state. Other options (e.g. `inspectorPort`) go
+ * to Miniflare.
  */
-export async function startGateway({ port = 8787, host = "127.0.0.1", persistTo, vars = {}, scriptPath } = {}) {
-  const { Miniflare } = await import("miniflare");
-  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+export async function startGateway({ port = 8787, host = "127.0.0.1", persistTo, vars = {}, scriptPath, ...options } = {}) {
+  const workerOptions = await wranglerWorkerOptions();
   const script = scriptPath ?? (await buildWorker());
   const root = join(persistTo ?? join(ROOT, ".wrangler", "state"), "v3");
-  const mf = new Miniflare({
+  return serveWorker({
     ...workerOptions,
     name: "switchyard",
-    modules: true,
-    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
     scriptPath: script,
     bindings: { ...workerOptions.bindings, ...vars },
     host,
@@ -78,7 +106,6 @@ export async function startGateway({ port = 8787, host = "127.0.0.1", persistTo,
     kvPersist: join(root, "kv"),
     durableObjectsPersist: join(root, "do"),
     cachePersist: join(root, "cache"),
+    ...options,
   });
-  const url = await mf.ready;
-  return { url: url.href.replace(/\/$/, ""), mf, dispose: () => mf.dispose() };
 }

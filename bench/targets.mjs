@@ -1,0 +1,136 @@
+// What the bench loads: the mock upstream (a child process), the floor and the gateway (each on its own
+// workerd through Miniflare, the way `npm start` serves the gateway), with a seeded team and key.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { buildWorker, seed, serveWorker, startGateway } from "../scripts/gateway.mjs";
+import { childPids } from "./proc.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const MODEL = "openai/gpt-4o-mini";
+
+// ── requests ─────────────────────────────────────────────────────────────────────────────────────────────
+const MESSAGES = [
+  { role: "system", content: "You are a helpful assistant." },
+  { role: "user", content: "Write one short sentence about foxes." },
+];
+
+export const jsonBody = () => JSON.stringify({ model: MODEL, messages: MESSAGES, max_tokens: 20, temperature: 0.7 });
+
+/** A streamed request: `chunks` content chunks, `delayMs` apart; `bytes` asks for a stream of that length. */
+export const streamBody = (chunks, delayMs, bytes = 0) =>
+  JSON.stringify({
+    model: MODEL,
+    messages: MESSAGES,
+    max_tokens: chunks,
+    temperature: 0.7,
+    stream: true,
+    metadata: { bench_delay_ms: String(delayMs), ...(bytes ? { bench_bytes: String(bytes) } : {}) },
+  });
+
+// ── processes ────────────────────────────────────────────────────────────────────────────────────────────
+function startUpstreamProcess(port) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(HERE, "upstream.mjs"), "--port", String(port)], { stdio: ["pipe", "pipe", "inherit"] });
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`mock upstream exited (${code})`)));
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const nl = out.indexOf("\n");
+      if (nl !== -1) resolve({ port: JSON.parse(out.slice(0, nl)).port, pid: child.pid, close: () => child.kill() });
+    });
+  });
+}
+
+/** Starts a Worker and returns it with the pid of the workerd process that Miniflare spawned for it. */
+async function withPid(start) {
+  const before = new Set(childPids("workerd"));
+  const served = await start();
+  const pid = childPids("workerd").find((p) => !before.has(p)) ?? null;
+  return { ...served, pid };
+}
+
+/** A port free on 127.0.0.1 now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Raw and gzip size of what `wrangler deploy` uploads (modules; not source maps). */
+export function bundleSize(outdir) {
+  let raw = 0;
+  let gz = 0;
+  for (const f of readdirSync(outdir)) {
+    if (!/\.(m?js|wasm)$/.test(f)) continue;
+    const buf = readFileSync(join(outdir, f));
+    raw += buf.length;
+    gz += gzipSync(buf).length;
+  }
+  return { raw_kib: raw / 1024, gzip_kib: gz / 1024 };
+}
+
+/**
+ * Starts everything in a fresh temporary state. `peers` are extra targets ({ name, url, headers }).
+ * `inspect` ("gateway" or "floor") opens that Worker's workerd to the DevTools protocol on `inspectorPort`
+ * of the result (an open inspector with no session attached costs nothing measurable); `buildArgs` adds
+ * wrangler flags to the gateway's build.
+ */
+export async function startTargets({ upstreamPort = 0, peers = [], floor: withFloor = true, inspect, buildArgs = [] } = {}) {
+  const tmp = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const cleanup = [() => rmSync(tmp, { recursive: true, force: true })];
+  const close = async () => {
+    for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => {});
+  };
+  try {
+    const up = await startUpstreamProcess(upstreamPort);
+    cleanup.push(up.close);
+    const upstreamBase = `http://127.0.0.1:${up.port}/v1`;
+    const inspectorPort = inspect ? await freePort() : undefined;
+    const outdir = join(tmp, "bundle");
+    const [scriptPath, { key }] = await Promise.all([buildWorker(outdir, buildArgs), seed(join(tmp, "state"))]);
+
+    const floor = withFloor
+      ? await withPid(() =>
+          serveWorker({
+            name: "floor",
+            scriptPath: join(HERE, "floor.js"),
+            port: 0,
+            bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
+            ...(inspect === "floor" ? { inspectorPort } : {}),
+          }),
+        )
+      : null;
+    if (floor) cleanup.push(floor.dispose);
+    const gateway = await withPid(() =>
+      startGateway({
+        port: 0,
+        persistTo: join(tmp, "state"),
+        scriptPath,
+        vars: { OPENAI_BASE_URL: upstreamBase, OPENAI_API_KEY: "sk-bench" },
+        ...(inspect === "gateway" ? { inspectorPort } : {}),
+      }),
+    );
+    cleanup.push(gateway.dispose);
+
+    const targets = [
+      { name: "direct", url: `${upstreamBase}/chat/completions`, headers: { authorization: "Bearer sk-bench" }, pid: null },
+      ...(floor ? [{ name: "floor", url: `${floor.url}/v1/chat/completions`, headers: {}, pid: floor.pid }] : []),
+      { name: "gateway", url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, pid: gateway.pid },
+      ...peers.map((p) => ({ ...p, pid: null })),
+    ].map((t) => ({ ...t, answered: 0 }));
+    return { targets, byName: Object.fromEntries(targets.map((t) => [t.name, t])), up, floor, gateway, key, scriptPath, inspectorPort, bundle: bundleSize(outdir), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
