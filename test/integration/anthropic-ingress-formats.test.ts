@@ -1,3 +1,4 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { eventually, generationOf, newTeamKey, upstreamLog } from "./helpers";
 import { anthropicEvents, catalogCost, dollars, messages, tag, type Tokens } from "./format-helpers";
@@ -214,6 +215,38 @@ describe("Anthropic format in, Gemini upstream", () => {
     const json = (await r.json()) as any;
     expect(json.stop_reason).toBe("tool_use");
     expect(json.content.at(-1)).toMatchObject({ type: "tool_use", name: "lookup", input: { q: "x" } });
+  });
+});
+
+describe("Anthropic format in, offline mock", () => {
+  it("mock/echo answers /v1/messages with a Bearer key too, streamed and not", async () => {
+    const k = await newTeamKey();
+    const r = await SELF.fetch("http://gateway/v1/messages", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${k.key}` },
+      body: JSON.stringify({ model: "mock/echo", max_tokens: 50, messages: [{ role: "user", content: "echo me" }] }),
+    });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as any).content).toEqual([{ type: "text", text: "echo me" }]);
+    const s = await messages(k.key, { model: "mock/echo", max_tokens: 50, stream: true, messages: [{ role: "user", content: "one two" }] });
+    const events = anthropicEvents(await s.text());
+    expectWellFormed(events);
+    expect(events.filter((e) => e.data.delta?.type === "text_delta").map((e) => e.data.delta.text).join("")).toBe("one two");
+  });
+
+  it("a translated stream cut mid-answer ends with an Anthropic error event and is billed as cut", async () => {
+    const k = await newTeamKey();
+    const t = tag("an-oa-cut");
+    const r = await messages(k.key, { model: GPT, max_tokens: 50, stream: true, messages: [{ role: "user", content: `x [[tag=${t};reply=a b c d e f;cut_after=3]]` }] });
+    const events = anthropicEvents(await r.text());
+    expect(events[0]!.event).toBe("message_start");
+    expect(events.at(-1)).toMatchObject({ event: "error", data: { type: "error", error: { type: "api_error" } } });
+    expect(events.some((e) => e.event === "message_stop")).toBe(false);
+    const g = await eventually(async () => {
+      const x = await generationOf(k.key, r.headers.get("x-request-id")!);
+      return x?.status === "cut" ? x : null;
+    });
+    expect(g.estimated).toBe(true);
   });
 });
 
