@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import * as z from "zod";
+import type { Catalog } from "../catalog";
+import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { maxBodyBytes, parseWith, readJsonBody } from "./body";
@@ -55,14 +57,25 @@ export const anthropicErrors: MiddlewareHandler<HonoEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * Anthropic's own model names (what Claude clients send, e.g. `claude-haiku-4-5-20251001`) as catalog ids:
+ * the Anthropic model whose upstream name it is. Other names are left to the planner.
+ */
+export function anthropicModelId(catalog: Catalog, name: string): string {
+  if (name.includes("/")) return name;
+  const m = catalog.models.find((x) => x.provider === "anthropic" && x.upstream_id === name);
+  return m ? m.id : name;
+}
+
 /** POST /v1/messages: the Anthropic Messages format in. */
 export async function messages(c: Context<HonoEnv>): Promise<Response> {
   const body = (await readJsonBody(c.req.raw, maxBodyBytes(c.env))) as Record<string, unknown>;
   const req = parseWith(MessagesRequest, body);
+  const catalog = cachedCatalog() ?? (await loadCatalog(c.env));
   return proxy(c, {
     ingress: "anthropic",
     body,
-    models: req.model !== undefined ? [req.model, ...(req.models ?? [])] : req.models!,
+    models: (req.model !== undefined ? [req.model, ...(req.models ?? [])] : req.models!).map((m) => anthropicModelId(catalog, m)),
     stream: req.stream === true,
     user: req.metadata?.user_id ?? null,
     maxTokens: req.max_tokens ?? null,

@@ -218,6 +218,17 @@ describe("Anthropic format in, Gemini upstream", () => {
   });
 });
 
+describe("Anthropic model names", () => {
+  it("Anthropic's own model name reaches the catalog entry it is the upstream name of", async () => {
+    const k = await newTeamKey();
+    const t = tag("an-name");
+    const r = await messages(k.key, { model: "claude-haiku-4-5-20251001", max_tokens: 10, messages: [{ role: "user", content: `x [[tag=${t}]]` }] });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as any).model).toBe(CLAUDE);
+    expect((await upstreamLog(t))[0]!.body.model).toBe("claude-haiku-4-5-20251001");
+  });
+});
+
 describe("Anthropic format in, offline mock", () => {
   it("mock/echo answers /v1/messages with a Bearer key too, streamed and not", async () => {
     const k = await newTeamKey();
