@@ -29,7 +29,7 @@ interface Pivot {
   tokens: TokenCounts | null;
 }
 
-const READ_PIVOT: Record<Exclude<WireFormat, "openai"> | "openai", (json: Json) => Pivot> = {
+const READ_PIVOT: Record<WireFormat, (json: Json) => Pivot> = {
   openai: (json) => ({ choice: ((json.choices as Json[] | undefined)?.[0] ?? { index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }), tokens: tokensFromOpenAIUsage(json.usage) }),
   anthropic: (json) => ({ choice: anthropicMessageToOpenAIChoice(json as AnthropicMessage), tokens: tokensFromAnthropicUsage(json.usage) }),
   gemini: (json) => ({ choice: geminiToOpenAIChoice(json as GeminiResponse), tokens: tokensFromGeminiUsage((json as GeminiResponse).usageMetadata) }),
