@@ -17,52 +17,65 @@ export function eventEnd(buf: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Whether `buf[start, end)` contains `pattern` (ASCII bytes). */
-export function containsBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number): boolean {
-  return indexOfBytes(buf, pattern, start, end) !== -1;
+/** Whether `buf[start, end)` contains `pattern` (ASCII bytes); `anchor` as for indexOfBytes. */
+export function containsBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number, anchor = 0): boolean {
+  return indexOfBytes(buf, pattern, start, end, anchor) !== -1;
 }
 
-export function indexOfBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number): number {
-  const first = pattern[0]!;
+/**
+ * Where `pattern` starts in `buf[start, end)`, or -1. The scan jumps (native indexOf) between occurrences
+ * of the pattern's byte at `anchor`: anchored on a byte that is rare in the text rather than on a `"`,
+ * which JSON is full of, it checks a few candidates per event instead of dozens.
+ */
+export function indexOfBytes(buf: Uint8Array, pattern: Uint8Array, start: number, end: number, anchor = 0): number {
+  const a = pattern[anchor]!;
   const last = end - pattern.length;
-  let i = buf.indexOf(first, start);
-  outer: while (i !== -1 && i <= last) {
-    for (let k = 1; k < pattern.length; k++) {
-      if (buf[i + k] !== pattern[k]) {
-        i = buf.indexOf(first, i + 1);
+  let i = buf.indexOf(a, start + anchor);
+  outer: while (i !== -1 && i - anchor <= last) {
+    const at = i - anchor;
+    for (let k = 0; k < pattern.length; k++) {
+      if (buf[at + k] !== pattern[k]) {
+        i = buf.indexOf(a, i + 1);
         continue outer;
       }
     }
-    return i;
+    return at;
   }
   return -1;
 }
 
 const USAGE_KEY = new TextEncoder().encode(`"usage":`);
+const USAGE_ANCHOR = 4; // g
 const DONE = new TextEncoder().encode("[DONE]");
-const FINISH_KEY = new TextEncoder().encode(`"finish_reason":"`);
-const FINISH_KEY_SPACED = new TextEncoder().encode(`"finish_reason": "`);
+const DONE_ANCHOR = 1; // D
+const FINISH_KEY = new TextEncoder().encode(`"finish_reason":`);
+const FINISH_ANCHOR = 7; // _
 
-/** An OpenAI chunk whose `usage` is an object (not null): the final usage chunk. */
-export function hasUsageObject(buf: Uint8Array, start: number, end: number): boolean {
-  let i = indexOfBytes(buf, USAGE_KEY, start, end);
+/** Whether some occurrence of `key` in `buf[start, end)` is followed, after any spaces, by `byte`. */
+function keyFollowedBy(buf: Uint8Array, key: Uint8Array, anchor: number, byte: number, start: number, end: number): boolean {
+  let i = indexOfBytes(buf, key, start, end, anchor);
   while (i !== -1) {
-    let j = i + USAGE_KEY.length;
-    while (buf[j] === 32) j++;
-    if (buf[j] === 0x7b /* { */) return true;
-    i = indexOfBytes(buf, USAGE_KEY, j, end);
+    let j = i + key.length;
+    while (j < end && buf[j] === 32) j++;
+    if (j < end && buf[j] === byte) return true;
+    i = indexOfBytes(buf, key, j, end, anchor);
   }
   return false;
 }
 
+/** An OpenAI chunk whose `usage` is an object (not null): the final usage chunk. */
+export function hasUsageObject(buf: Uint8Array, start: number, end: number): boolean {
+  return keyFollowedBy(buf, USAGE_KEY, USAGE_ANCHOR, 0x7b /* { */, start, end);
+}
+
 /** `data: [DONE]` (any spacing). */
 export function isDoneEvent(buf: Uint8Array, start: number, end: number): boolean {
-  return end - start <= 24 && containsBytes(buf, DONE, start, end);
+  return end - start <= 24 && containsBytes(buf, DONE, start, end, DONE_ANCHOR);
 }
 
 /** An OpenAI chunk carrying a non-null finish_reason. */
 export function hasFinishReason(buf: Uint8Array, start: number, end: number): boolean {
-  return containsBytes(buf, FINISH_KEY, start, end) || containsBytes(buf, FINISH_KEY_SPACED, start, end);
+  return keyFollowedBy(buf, FINISH_KEY, FINISH_ANCHOR, 0x22 /* " */, start, end);
 }
 
 /**

@@ -112,6 +112,11 @@ describe("hasFinishReason", () => {
     expect(whole(hasFinishReason, 'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\n\n')).toBe(true);
     expect(whole(hasFinishReason, 'data: {"choices":[{"delta":{"content":"x"},"finish_reason":null}]}\n\n')).toBe(false);
   });
+
+  it("looks past a null finish_reason and accepts any spacing", () => {
+    expect(whole(hasFinishReason, 'data: {"choices":[{"finish_reason":null},{"finish_reason":   "stop"}]}\n\n')).toBe(true);
+    expect(whole(hasFinishReason, 'data: {"note":"finish_reason","choices":[{"finish_reason":null}]}\n\n')).toBe(false);
+  });
 });
 
 describe("isWellFormedEvent", () => {
@@ -146,6 +151,17 @@ describe("dataJson, indexOfBytes, concatBytes", () => {
     expect(indexOfBytes(b, enc("abc"), 1, 6)).toBe(3);
     expect(indexOfBytes(b, enc("abc"), 1, 5)).toBe(-1);
     expect(indexOfBytes(b, enc("cab"), 0, 6)).toBe(2);
+  });
+
+  it("finds the same places whichever byte of the pattern it scans for", () => {
+    const b = enc('x"a_b""a_b"a_');
+    for (const anchor of [0, 1, 2, 3, 4]) {
+      expect(indexOfBytes(b, enc('"a_b"'), 0, b.length, anchor)).toBe(1);
+      expect(indexOfBytes(b, enc('"a_b"'), 2, b.length, anchor)).toBe(6);
+      expect(indexOfBytes(b, enc('"a_b"'), 7, b.length, anchor)).toBe(-1);
+      expect(indexOfBytes(b, enc('"a_b"'), 0, 10, anchor)).toBe(1);
+      expect(indexOfBytes(b, enc('"a_b"'), 2, 10, anchor)).toBe(-1);
+    }
   });
 
   it("concatenates", () => {
