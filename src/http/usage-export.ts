@@ -91,7 +91,7 @@ export async function usageExport(c: Context<HonoEnv>): Promise<Response> {
   });
   return new Response(body, {
     headers: {
-      "content-type": p.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
+      "content-type": p.format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
       "x-export-cursor": String(p.cursor),
     },
   });

@@ -114,7 +114,7 @@ describe("exact money (property)", () => {
     }
     expect(exported).toHaveLength(events.length);
     for (const x of exported) {
-      const want = x.status === "error" ? 0n : expected(models.get(x.model)!, x);
+      const want = x.status === "error" ? 0n : expected(models.get(x.model)!, x as UsageEvent);
       expect(picodollars(x.cost_exact), `seed ${seed}: ${x.id}`).toBe(want);
     }
     expect(exported.reduce((s, x) => s + picodollars(x.cost_exact), 0n)).toBe(total);
