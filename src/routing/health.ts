@@ -86,7 +86,8 @@ export function reportOutcome(env: Env, waitUntil: ((p: Promise<unknown>) => voi
   applyReport(rec, r, circuitConfig(env));
   localChange.set(key, ++changes);
   if (!env.HEALTH) return;
-  if (pending.length >= MAX_PENDING) pending.shift();
+  // Under a flood, keep what changes state (probes); the local record already has the rest.
+  if (pending.length >= MAX_PENDING && !r.probe) return;
   pending.push(r);
   if (waitUntil) scheduleFlush(env, waitUntil);
 }
