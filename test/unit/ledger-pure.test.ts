@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson, ChainVerifier, chainHash, GENESIS_HASH, type AuditRecord } from "../../src/ledger/audit";
+import { canonicalJson, canonicalRecord, ChainVerifier, chainHash, GENESIS_HASH, type AuditRecord } from "../../src/ledger/audit";
 import { windowOf } from "../../src/ledger/periods";
 import { sha256Hex } from "../../src/ledger/sha256";
 
@@ -25,6 +25,18 @@ describe("sha256Hex", () => {
 describe("canonicalJson", () => {
   it("sorts keys at every level, drops undefined, keeps arrays in order", () => {
     expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: undefined }, e: null })).toBe('{"a":{"d":[3,{"y":2,"z":1}]},"b":1,"e":null}');
+  });
+});
+
+describe("canonicalRecord", () => {
+  it("is canonicalJson of the record, byte for byte", () => {
+    const variants: Partial<AuditRecord>[] = [
+      {},
+      { user: "ü \"quoted\" \n", ttfb_ms: 12, content_sha256: "ab".repeat(32), estimated: true },
+      { attempts: [{ provider: "p", model: "m", status: 502, ok: false, error: "boom", latency_ms: 3 }, { provider: "p", model: "m", status: 200, ok: true, latency_ms: 4 }] },
+      { attempts: [{ provider: "p", model: "m", status: 0, ok: false, error: undefined, latency_ms: 1.5 }], cost: 9_007_199_254_740_991 },
+    ];
+    for (const v of variants) expect(canonicalRecord(rec(7, v))).toBe(canonicalJson(rec(7, v)));
   });
 });
 
