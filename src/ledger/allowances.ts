@@ -16,6 +16,8 @@ import type { RateGiveBack, RateGrant, RateSpec } from "./rate-book";
 
 /** Rate tokens taken from the Ledger are used within this window, then what is left goes back. */
 export const RATE_WINDOW_MS = 2_000;
+/** A request waits this long for another's Ledger call before making its own. */
+const WAIT_FOR_CALL_MS = 3_000;
 /** A refused budget is not asked again for a bigger reservation within this time. */
 const DENIED_TTL_MS = 1_000;
 
@@ -113,7 +115,9 @@ export class Allowances {
         if (d && d.until > now && amount > d.state.available) throw new RefusedError({ kind: "budget", spec: s, need: amount, state: d.state });
       }
       if (t.call) {
-        await t.call;
+        // Wait for the call in flight, but not forever: the request that made it may have been cancelled.
+        const call = t.call;
+        if (!(await settlesWithin(call, WAIT_FOR_CALL_MS)) && t.call === call) t.call = null;
         continue;
       }
       const result = this.refill(team, t, missB, amount, missR, now);
@@ -325,5 +329,15 @@ export class Allowances {
         return this.flush(team, t);
       }),
     );
+  }
+}
+
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
