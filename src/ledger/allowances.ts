@@ -102,7 +102,7 @@ export class Allowances {
    * Reserves `amount` picodollars in every budget window and `need.amount` tokens in every rate bucket, or
    * throws RefusedError. With nothing to reserve it costs nothing.
    */
-  async reserve(team: string, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[]): Promise<Hold> {
+  async reserve(team: string, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[], maxRequestMs?: number): Promise<Hold> {
     if (budgets.length === 0 && rates.length === 0) return NO_HOLD;
     const t = this.team(team);
     for (;;) {
@@ -120,7 +120,7 @@ export class Allowances {
         if (!(await settlesWithin(call, WAIT_FOR_CALL_MS)) && t.call === call) t.call = null;
         continue;
       }
-      const result = this.refill(team, t, missB, amount, missR, now);
+      const result = this.refill(team, t, missB, amount, missR, now, maxRequestMs);
       const call: Promise<void> = result.then(
         () => {},
         () => {},
@@ -250,7 +250,7 @@ export class Allowances {
     return req;
   }
 
-  private async refill(team: string, t: TeamState, budgets: BudgetSpec[], amount: bigint, rates: RateNeed[], now: number): Promise<Refusal | null> {
+  private async refill(team: string, t: TeamState, budgets: BudgetSpec[], amount: bigint, rates: RateNeed[], now: number, maxRequestMs?: number): Promise<Refusal | null> {
     for (const spec of budgets) {
       const s = t.slices.get(spec.bucket);
       if (s) this.retire(t, s);
@@ -263,7 +263,7 @@ export class Allowances {
       }
     }
     const req = this.drainPending(t);
-    req.budgets = budgets.map((spec) => ({ lease_id: this.newId(), spec, need: amount, want: this.want(t, spec.bucket, amount, now) as bigint }));
+    req.budgets = budgets.map((spec) => ({ lease_id: this.newId(), spec, need: amount, want: this.want(t, spec.bucket, amount, now) as bigint, max_request_ms: maxRequestMs }));
     req.rates = rates.map((r) => ({ spec: r.spec, need: r.amount, want: this.want(t, r.spec.bucket, r.amount, now) as number }));
     this.stats.calls++;
     const reply = await this.call(team, req);

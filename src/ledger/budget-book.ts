@@ -15,8 +15,9 @@ import { big, readBig } from "./schema";
 
 /** How long an isolate may take new reservations from a lease. */
 export const LEASE_WINDOW_MS = 10_000;
-/** After the window: the longest a request may run (routing's total timeout) plus the usage flush. */
+/** After the window: the longest a request may run (routing's default total timeout) plus the usage flush. */
 export const LEASE_TAIL_MS = 300_000 + 30_000;
+const FLUSH_MARGIN_MS = 30_000;
 /** One isolate gets at most this share of what is still available (so no isolate hoards a budget). */
 const SHARE = 4n;
 /** Returned leases whose records never arrived stop holding budget after this long. */
@@ -51,6 +52,8 @@ export interface LeaseAsk {
   need: bigint;
   /** What the isolate would like, to serve the next requests locally. */
   want: bigint;
+  /** The longest its requests may run (a policy may allow more than the default 300 s). */
+  max_request_ms?: number;
 }
 
 export interface BudgetState {
@@ -151,7 +154,7 @@ export class BudgetBook {
       return { ...st, lease_id: ask.lease_id, granted: readBig(existing.amount), reserve_until: existing.reserve_until as number, expires_at: existing.expires_at as number };
     }
     const reserve_until = now + LEASE_WINDOW_MS;
-    const expires_at = reserve_until + LEASE_TAIL_MS;
+    const expires_at = reserve_until + Math.max(LEASE_TAIL_MS, (ask.max_request_ms ?? 0) + FLUSH_MARGIN_MS);
     if (ask.need > st.available || ask.need <= 0n) return { ...st, lease_id: ask.lease_id, granted: 0n, reserve_until, expires_at };
     const share = st.available / SHARE;
     let granted = ask.want < share ? ask.want : share;

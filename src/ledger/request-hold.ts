@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { GatewayError } from "../http/errors";
 import type { GatewayRequest } from "../http/request";
 import type { PolicyDocument } from "../policy/schema";
+import { upstreamTimeouts } from "../routing/attempts";
 import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from "./allowances";
 import { bucketId, type BudgetSpec } from "./budget-book";
 import { formatUsd, subunitPricing, usdToSubunits } from "./cost";
@@ -146,7 +147,9 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   }
   let hold: Hold;
   try {
-    hold = await allowancesFor(input.env).reserve(event.team, budgets, worst, needs);
+    // A lease must outlive the longest request reserved from it.
+    const maxRequestMs = Math.max(policy.routing.timeouts_ms.total ?? 0, upstreamTimeouts(input.env).total);
+    hold = await allowancesFor(input.env).reserve(event.team, budgets, worst, needs, maxRequestMs);
   } catch (err) {
     if (err instanceof RefusedError) throw refusalError(err.refusal, event);
     throw err;
