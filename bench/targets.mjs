@@ -55,6 +55,37 @@ async function withPid(start) {
   return { ...served, pid };
 }
 
+/**
+ * What a workerd prints, shown once per distinct line (prefixed with the Worker's name) and counted, so
+ * that a warning repeated for every request neither floods the report nor goes unnoticed.
+ */
+export function runtimeLog(name) {
+  const seen = new Map();
+  const onLine = (line) => {
+    const key = line.replace(/\b[0-9a-f]{16,}\b|\d+/g, "#");
+    const n = (seen.get(key)?.n ?? 0) + 1;
+    seen.set(key, { line, n });
+    if (n === 1) process.stderr.write(`[${name} workerd] ${line}\n`);
+  };
+  const follow = (stream) => {
+    let rest = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (d) => {
+      const lines = (rest + d).split("\n");
+      rest = lines.pop();
+      for (const l of lines) if (l.trim()) onLine(l);
+    });
+  };
+  return {
+    handleRuntimeStdio: (stdout, stderr) => {
+      follow(stdout);
+      follow(stderr);
+    },
+    /** Distinct lines with their counts, most repeated first. */
+    summary: () => [...seen.values()].sort((a, b) => b.n - a.n),
+  };
+}
+
 /** A port free on 127.0.0.1 now. */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -96,6 +127,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
     cleanup.push(up.close);
     const upstreamBase = `http://127.0.0.1:${up.port}/v1`;
     const inspectorPort = inspect ? await freePort() : undefined;
+    const logs = { floor: runtimeLog("floor"), gateway: runtimeLog("gateway") };
     const outdir = join(tmp, "bundle");
     const [scriptPath, { key }] = await Promise.all([buildWorker(outdir, buildArgs), seed(join(tmp, "state"))]);
 
@@ -106,6 +138,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
             scriptPath: join(HERE, "floor.js"),
             port: 0,
             bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
+            handleRuntimeStdio: logs.floor.handleRuntimeStdio,
             ...(inspect === "floor" ? { inspectorPort } : {}),
           }),
         )
@@ -117,6 +150,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
         persistTo: join(tmp, "state"),
         scriptPath,
         vars: { OPENAI_BASE_URL: upstreamBase, OPENAI_API_KEY: "sk-bench" },
+        handleRuntimeStdio: logs.gateway.handleRuntimeStdio,
         ...(inspect === "gateway" ? { inspectorPort } : {}),
       }),
     );
@@ -128,7 +162,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
       { name: "gateway", url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, pid: gateway.pid },
       ...peers.map((p) => ({ ...p, pid: null })),
     ].map((t) => ({ ...t, answered: 0 }));
-    return { targets, byName: Object.fromEntries(targets.map((t) => [t.name, t])), up, floor, gateway, key, scriptPath, inspectorPort, bundle: bundleSize(outdir), close };
+    return { targets, byName: Object.fromEntries(targets.map((t) => [t.name, t])), up, floor, gateway, key, scriptPath, inspectorPort, logs, bundle: bundleSize(outdir), close };
   } catch (err) {
     await close();
     throw err;
