@@ -16,8 +16,9 @@ import type { RateGiveBack, RateGrant, RateSpec } from "./rate-book";
 
 /** Rate tokens taken from the Ledger are used within this window, then what is left goes back. */
 export const RATE_WINDOW_MS = 2_000;
-/** A request waits this long for another's Ledger call before making its own. */
+/** A request waits this long for another's Ledger call before making its own, looking every POLL_MS. */
 const WAIT_FOR_CALL_MS = 3_000;
+const POLL_MS = 1;
 /** A refused budget is not asked again for a bigger reservation within this time. */
 const DENIED_TTL_MS = 1_000;
 
@@ -68,7 +69,8 @@ interface TeamState {
   /** Last grant per bucket, to size the next ask. */
   lastGrant: Map<string, { amount: bigint | number; at: number }>;
   denied: Map<string, { state: BudgetRefusalState; until: number }>;
-  call: Promise<void> | null;
+  /** Set while one request's Ledger call for the team is in flight. */
+  call: object | null;
 }
 
 export interface Hold {
@@ -87,7 +89,16 @@ export class Allowances {
   /** Reservations served, and Ledger round trips taken for them (reserve path) and for returns. */
   readonly stats = { reservations: 0, calls: 0, returnCalls: 0 };
 
-  constructor(private readonly call: LedgerCall, private readonly newId: () => string = () => crypto.randomUUID()) {}
+  constructor(private call: LedgerCall, private readonly newId: () => string = () => crypto.randomUUID()) {}
+
+  /**
+   * The Ledger client to use from now on. The gateway passes one built on the current request's bindings,
+   * so no call goes through bindings of a request that has ended.
+   */
+  useLedger(call: LedgerCall): this {
+    this.call = call;
+    return this;
+  }
 
   private team(team: string): TeamState {
     let t = this.teams.get(team);
@@ -115,21 +126,23 @@ export class Allowances {
         if (d && d.until > now && amount > d.state.available) throw new RefusedError({ kind: "budget", spec: s, need: amount, state: d.state });
       }
       if (t.call) {
-        // Wait for the call in flight, but not forever: the request that made it may have been cancelled.
+        // Another request's call is in flight: look again when it is done. Polled, not awaited: a promise of
+        // another request must not be awaited (the runtime ties it to that request), and that request may
+        // be cancelled, so not forever either.
         const call = t.call;
-        if (!(await settlesWithin(call, WAIT_FOR_CALL_MS)) && t.call === call) t.call = null;
+        const until = now + WAIT_FOR_CALL_MS;
+        while (t.call === call && Date.now() < until) await delay(POLL_MS);
+        if (t.call === call) t.call = null;
         continue;
       }
-      const result = this.refill(team, t, missB, amount, missR, now, maxRequestMs);
-      const call: Promise<void> = result.then(
-        () => {},
-        () => {},
-      );
+      const call = {};
       t.call = call;
-      void call.finally(() => {
+      let refusal: Refusal | null;
+      try {
+        refusal = await this.refill(team, t, missB, amount, missR, now, maxRequestMs);
+      } finally {
         if (t.call === call) t.call = null;
-      });
-      const refusal = await result;
+      }
       if (refusal) throw new RefusedError(refusal);
       // Take at once, before another request can use the fresh slices.
       const now2 = Date.now();
@@ -332,12 +345,4 @@ export class Allowances {
   }
 }
 
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

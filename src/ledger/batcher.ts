@@ -3,27 +3,30 @@ import type { UsageEvent } from "./event";
 
 /**
  * Usage events are batched per isolate and per team (50 events or 100 ms, whichever first) so that no
- * request waits on a Durable Object round trip. The write must complete within the lifetime of the request
- * that runs it, so the requests that can run it hand its promise to `waitUntil` (see recordUsage). Writes
- * are idempotent by request id, so a retried batch never double-counts; a batch that still fails goes back
- * on the queue.
+ * request waits on a Durable Object round trip. Writes are idempotent by request id, so a retried batch never
+ * double-counts; a batch that still fails goes back on the queue.
+ *
+ * A batch is written by one of the requests whose events it carries, in that request's own context and under
+ * its `waitUntil`: the one that filled it, or else the one that opened it, whose timer fires. No request
+ * waits on a promise another request created or resolves one: the Workers runtime ties promises and I/O to
+ * the request they belong to, and one that crosses requests can fail ("Cannot perform I/O on behalf of a
+ * different request") or never settle once its request has ended.
  */
 export const MAX_BATCH = 50;
 export const MAX_DELAY_MS = 100;
 const RETRY_DELAYS_MS = [25, 100, 400];
 
-/** The batch now filling for one team; it is written when full or when its timer fires. */
+/** The batch now filling for one team. */
 interface OpenBatch {
+  env: Env;
   events: UsageEvent[];
-  written: Promise<void>;
-  /** `written`, never rejecting: what requests wait on. */
-  settled: Promise<void>;
-  close: () => void;
-  /** Whether a request already waits on this batch's write. */
-  held: boolean;
+  /** Set by the request that takes it to write: the others leave it alone. */
+  taken: boolean;
 }
 
 const open = new Map<string, OpenBatch>();
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function ledgerFor(env: Env, team: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(team));
@@ -35,60 +38,56 @@ async function writeBatch(env: Env, team: string, events: UsageEvent[]): Promise
       await ledgerFor(env, team).record(events);
       return;
     } catch (err) {
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (delay === undefined) throw err;
-      await new Promise((r) => setTimeout(r, delay));
+      const wait = RETRY_DELAYS_MS[attempt];
+      if (wait === undefined) throw err;
+      await delay(wait);
     }
   }
 }
 
-function openBatch(env: Env, team: string): OpenBatch {
-  let close!: () => void;
-  const closed = new Promise<void>((r) => (close = r));
-  const written = Promise.race([closed, new Promise<void>((r) => setTimeout(r, MAX_DELAY_MS))]).then(async () => {
-    if (open.get(team) === batch) open.delete(team);
-    try {
-      await writeBatch(env, team, batch.events);
-    } catch (err) {
-      // Keep the events: the next batch for this team carries them again (idempotent by id).
-      batchFor(env, team).events.unshift(...batch.events);
-      console.error(JSON.stringify({ msg: "usage write failed; events re-queued", team, count: batch.events.length, error: String(err) }));
-      throw err;
-    }
-  });
-  const batch: OpenBatch = { events: [], written, settled: written.catch(() => {}), close, held: false };
+/** Writes a batch unless another request already took it. Never rejects. */
+async function flush(env: Env, team: string, batch: OpenBatch): Promise<void> {
+  if (batch.taken) return;
+  batch.taken = true;
+  if (open.get(team) === batch) open.delete(team);
+  if (batch.events.length === 0) return;
+  try {
+    await writeBatch(env, team, batch.events);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "usage write failed; events re-queued", team, count: batch.events.length, error: String(err) }));
+    // Back on the queue: into the batch now filling, or a new one this request writes after the usual delay.
+    const next = open.get(team);
+    if (next && !next.taken) next.events.unshift(...batch.events);
+    else await openBatch(env, team, batch.events);
+  }
+}
+
+/** Opens a team's batch; the returned promise (the opener's to wait on) settles once its timer has flushed it. */
+function openBatch(env: Env, team: string, events: UsageEvent[]): Promise<void> {
+  const batch: OpenBatch = { env, events, taken: false };
   open.set(team, batch);
-  return batch;
+  return delay(MAX_DELAY_MS).then(() => flush(env, team, batch));
 }
 
-function batchFor(env: Env, team: string): OpenBatch {
-  return open.get(team) ?? openBatch(env, team);
-}
-
-/** Queues a usage event; the returned promise settles when the batch carrying it has been written. */
+/**
+ * Queues a usage event. The request that opens a batch and the one that fills it hand the write to
+ * `waitUntil` (and get its promise back); the events of the others ride in the same write.
+ */
 export function recordUsage(env: Env, ctx: { waitUntil(p: Promise<unknown>): void } | undefined, event: UsageEvent): Promise<void> {
-  const batch = batchFor(env, event.team);
+  const batch = open.get(event.team);
+  if (!batch || batch.taken) {
+    const opened = openBatch(env, event.team, [event]);
+    ctx?.waitUntil(opened);
+    return opened;
+  }
   batch.events.push(event);
-  const full = batch.events.length >= MAX_BATCH;
-  if (full) {
-    open.delete(event.team);
-    batch.close();
-  }
-  // Only the requests that can end up running the write wait for it: the first to add an event (the batch's
-  // timer, armed when it opened, fires in that request's context) and the one that filled it (its close()
-  // starts the write). The events of the others ride in the same write. A waitUntil from every request kept
-  // each one's context open until its batch was written: about 5% of the gateway's CPU per request in
-  // `npm run bench`, for no added safety.
-  if (!batch.held || full) {
-    batch.held = true;
-    ctx?.waitUntil(batch.settled);
-  }
-  return batch.settled;
+  if (batch.events.length < MAX_BATCH) return Promise.resolve();
+  const written = flush(env, event.team, batch);
+  ctx?.waitUntil(written);
+  return written;
 }
 
-/** Writes whatever is queued now (tests, shutdown paths). */
+/** Writes whatever is queued now, in the caller's context (tests, shutdown paths). */
 export async function flushAllUsage(): Promise<void> {
-  const batches = [...open.values()];
-  for (const b of batches) b.close();
-  await Promise.all(batches.map((b) => b.written.catch(() => {})));
+  await Promise.all([...open.entries()].map(([team, batch]) => flush(batch.env, team, batch)));
 }
