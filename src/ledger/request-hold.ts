@@ -43,9 +43,10 @@ async function callLedger(env: Env, team: string, req: AllowanceRequest): Promis
 
 let isolateAllowances: Allowances | null = null;
 
-/** The isolate's slices of every team's budgets and rate limits. */
+/** The isolate's slices of every team's budgets and rate limits, calling the Ledger through `env`. */
 export function allowancesFor(env: Env): Allowances {
-  return (isolateAllowances ??= new Allowances((team, req) => callLedger(env, team, req)));
+  const call = (team: string, req: AllowanceRequest) => callLedger(env, team, req);
+  return (isolateAllowances ??= new Allowances(call)).useLedger(call);
 }
 
 /** The budget windows that apply to a request made at `at` by `keyId` for end user `user`. */
