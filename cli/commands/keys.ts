@@ -56,8 +56,8 @@ export async function createKey(
   opts: { team: string; name?: string; scopes?: string; expires?: string },
 ): Promise<CreatedKey> {
   const team = checkTeam(opts.team);
-  const teams = await d1(t, `SELECT id FROM teams WHERE id = ${sqlValue(team)}`);
-  if (teams.length === 0) throw new CliError(`team ${team} does not exist; create it with: switchyard teams create ${team}`);
+  // A key for a team that does not exist yet creates the team (and says so on stderr).
+  if (await createTeam(t, team)) console.error(`created team ${team}`);
   const scopes = parseScopes(opts.scopes);
   const key = generateKey();
   const id = generateKeyId();

@@ -80,9 +80,14 @@ describe("switchyard CLI against a running gateway", () => {
     expect(Date.parse(keys[0]!.revokedAt!)).toBeGreaterThan(revokedAt - 60_000);
   });
 
-  it("refuses a key for a team that does not exist", async () => {
-    const r = await cli(["keys", "create", "--team", "nope", "--json", "--persist-to", persistTo]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe("error: team nope does not exist; create it with: switchyard teams create nope");
+  it("creates the team of a key when it does not exist yet, and the key works", async () => {
+    const r = await cli(["keys", "create", "--team", "fresh-team", "--json", "--persist-to", persistTo]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe("created team fresh-team");
+    const created = JSON.parse(r.stdout) as { key: string; team: string };
+    expect(created.team).toBe("fresh-team");
+    const res = await chat(created.key);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
   });
 });
