@@ -19,6 +19,8 @@ export const RATE_WINDOW_MS = 2_000;
 /** A request waits this long for another's Ledger call before making its own, looking every POLL_MS. */
 const WAIT_FOR_CALL_MS = 3_000;
 const POLL_MS = 1;
+/** A slice is refilled ahead when its window has less than this left. */
+const AHEAD_MS = 2_000;
 /** A refused budget is not asked again for a bigger reservation within this time. */
 const DENIED_TTL_MS = 1_000;
 
@@ -56,6 +58,8 @@ interface Slice {
 interface RateSlice {
   bucket: string;
   tokens: number;
+  /** Tokens the Ledger granted for this slice. */
+  granted: number;
   until: number;
 }
 
@@ -83,6 +87,13 @@ export interface Hold {
 const NO_HOLD: Hold = { leases: [], settle: () => null };
 
 export type LedgerCall = (team: string, req: AllowanceRequest) => Promise<AllowanceReply>;
+
+export interface ReserveOptions {
+  /** The longest a request may run: leases must outlive it. */
+  maxRequestMs?: number;
+  /** The request's waitUntil: refills started ahead of need run under it. With none, no refill ahead. */
+  waitUntil?: (p: Promise<unknown>) => void;
+}
 
 export class Allowances {
   private readonly teams = new Map<string, TeamState>();
@@ -113,14 +124,19 @@ export class Allowances {
    * Reserves `amount` picodollars in every budget window and `need.amount` tokens in every rate bucket, or
    * throws RefusedError. With nothing to reserve it costs nothing.
    */
-  async reserve(team: string, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[], maxRequestMs?: number): Promise<Hold> {
+  async reserve(team: string, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[], opts: ReserveOptions = {}): Promise<Hold> {
     if (budgets.length === 0 && rates.length === 0) return NO_HOLD;
     const t = this.team(team);
+    const { maxRequestMs } = opts;
     for (;;) {
       const now = Date.now();
       const missB = budgets.filter((s) => !this.fitsBudget(t, s, amount, now));
       const missR = rates.filter((r) => !this.fitsRate(t, r, now));
-      if (missB.length === 0 && missR.length === 0) return this.take(t, budgets, amount, rates);
+      if (missB.length === 0 && missR.length === 0) {
+        const hold = this.take(t, budgets, amount, rates);
+        this.refillAhead(team, t, budgets, amount, rates, now, opts);
+        return hold;
+      }
       for (const s of missB) {
         const d = t.denied.get(s.bucket);
         if (d && d.until > now && amount > d.state.available) throw new RefusedError({ kind: "budget", spec: s, need: amount, state: d.state });
@@ -147,7 +163,9 @@ export class Allowances {
       // Take at once, before another request can use the fresh slices.
       const now2 = Date.now();
       if (budgets.every((s) => this.fitsBudget(t, s, amount, now2)) && rates.every((r) => this.fitsRate(t, r, now2))) {
-        return this.take(t, budgets, amount, rates);
+        const hold = this.take(t, budgets, amount, rates);
+        this.refillAhead(team, t, budgets, amount, rates, now2, opts);
+        return hold;
       }
     }
   }
@@ -263,16 +281,50 @@ export class Allowances {
     return req;
   }
 
-  private async refill(team: string, t: TeamState, budgets: BudgetSpec[], amount: bigint, rates: RateNeed[], now: number, maxRequestMs?: number): Promise<Refusal | null> {
-    for (const spec of budgets) {
+  /**
+   * Starts a refill, under the request's waitUntil, of the slices this reservation left low (a quarter or less
+   * of their grant, or their window nearly over), so the next requests find fresh slices instead of waiting.
+   */
+  private refillAhead(team: string, t: TeamState, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[], now: number, opts: ReserveOptions): void {
+    if (t.call || !opts.waitUntil) return;
+    const lowB = budgets.filter((spec) => {
       const s = t.slices.get(spec.bucket);
-      if (s) this.retire(t, s);
-    }
-    for (const r of rates) {
+      return amount > 0n && !!s && (s.amount - s.reserved - s.spent < s.amount / 4n || s.reserveUntil - now < AHEAD_MS);
+    });
+    const lowR = rates.filter((r) => {
       const s = t.rates.get(r.spec.bucket);
-      if (s) {
-        t.rates.delete(r.spec.bucket);
-        if (s.tokens !== 0) t.rateReturns.set(r.spec.bucket, (t.rateReturns.get(r.spec.bucket) ?? 0) + s.tokens);
+      return r.amount > 0 && !!s && (s.tokens < s.granted / 4 || s.until - now < AHEAD_MS / 4);
+    });
+    if (lowB.length === 0 && lowR.length === 0) return;
+    const call = {};
+    t.call = call;
+    const done = this.refill(team, t, lowB, amount, lowR, now, opts.maxRequestMs, true)
+      .catch(() => null)
+      .finally(() => {
+        if (t.call === call) t.call = null;
+      });
+    opts.waitUntil(done);
+  }
+
+  /**
+   * Asks the Ledger for slices. Refilling on a miss, the old slices are retired first (their free part goes
+   * back in this call); refilling ahead, they keep serving until the new ones arrive.
+   */
+  private async refill(
+    team: string, t: TeamState, budgets: readonly BudgetSpec[], amount: bigint, rates: readonly RateNeed[], now: number,
+    maxRequestMs?: number, ahead = false,
+  ): Promise<Refusal | null> {
+    if (!ahead) {
+      for (const spec of budgets) {
+        const s = t.slices.get(spec.bucket);
+        if (s) this.retire(t, s);
+      }
+      for (const r of rates) {
+        const s = t.rates.get(r.spec.bucket);
+        if (s) {
+          t.rates.delete(r.spec.bucket);
+          if (s.tokens !== 0) t.rateReturns.set(r.spec.bucket, (t.rateReturns.get(r.spec.bucket) ?? 0) + s.tokens);
+        }
       }
     }
     const req = this.drainPending(t);
@@ -291,6 +343,8 @@ export class Allowances {
       }
       t.denied.delete(spec.bucket);
       t.lastGrant.set(spec.bucket, { amount: g.granted, at });
+      const old = t.slices.get(spec.bucket);
+      if (old) this.retire(t, old);
       t.slices.set(spec.bucket, {
         team, leaseId: g.lease_id, bucket: spec.bucket, amount: g.granted, reserved: 0n, spent: 0n, inflight: 0,
         reserveUntil: g.reserve_until, retired: false, returned: false,
@@ -303,7 +357,12 @@ export class Allowances {
         return;
       }
       t.lastGrant.set(need.spec.bucket, { amount: g.granted, at });
-      t.rates.set(need.spec.bucket, { bucket: need.spec.bucket, tokens: g.granted, until: at + RATE_WINDOW_MS });
+      // Refilled ahead: what is left of the old slice joins the new one (or goes back if its window is over).
+      const old = t.rates.get(need.spec.bucket);
+      let carry = 0;
+      if (old && old.until > at) carry = old.tokens;
+      else if (old && old.tokens !== 0) t.rateReturns.set(need.spec.bucket, (t.rateReturns.get(need.spec.bucket) ?? 0) + old.tokens);
+      t.rates.set(need.spec.bucket, { bucket: need.spec.bucket, tokens: carry + g.granted, granted: g.granted, until: at + RATE_WINDOW_MS });
     });
     return refusal;
   }

@@ -150,7 +150,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   try {
     // A lease must outlive the longest request reserved from it.
     const maxRequestMs = Math.max(policy.routing.timeouts_ms.total ?? 0, upstreamTimeouts(input.env).total);
-    hold = await allowancesFor(input.env).reserve(event.team, budgets, worst, needs, maxRequestMs);
+    hold = await allowancesFor(input.env).reserve(event.team, budgets, worst, needs, { maxRequestMs, waitUntil: input.waitUntil });
   } catch (err) {
     if (err instanceof RefusedError) throw refusalError(err.refusal, event);
     throw err;
