@@ -1,6 +1,12 @@
-import type { BudgetSpec, LeaseGrant, LeaseReturn, LeaseShrink } from "./budget-book";
-import type { AllowanceReply, AllowanceRequest } from "./ledger-do";
-import type { RateGiveBack, RateGrant, RateSpec } from "./rate-book";
+import {
+  RefusedError,
+  type BudgetRefusalState, type Hold, type LedgerCall, type RateNeed, type Refusal, type ReserveOptions,
+} from "./allowance-types";
+import type { BudgetSpec, LeaseReturn, LeaseShrink } from "./budget-book";
+import type { AllowanceRequest } from "./ledger-do";
+import type { RateGiveBack } from "./rate-book";
+
+export { RefusedError, type Hold, type LedgerCall, type RateNeed, type Refusal, type ReserveOptions };
 
 /**
  * The isolate's side of budgets and rate limits. It holds slices leased from each team's Ledger and
@@ -23,24 +29,6 @@ const POLL_MS = 1;
 const AHEAD_MS = 2_000;
 /** A refused budget is not asked again for a bigger reservation within this time. */
 const DENIED_TTL_MS = 1_000;
-
-export interface RateNeed {
-  spec: RateSpec;
-  amount: number;
-}
-
-export type BudgetRefusalState = Pick<LeaseGrant, "limit" | "spent" | "held" | "available">;
-
-/** Why a request cannot go ahead. */
-export type Refusal =
-  | { kind: "budget"; spec: BudgetSpec; need: bigint; state: BudgetRefusalState }
-  | { kind: "rate"; need: RateNeed; grant: RateGrant };
-
-export class RefusedError extends Error {
-  constructor(readonly refusal: Refusal) {
-    super(refusal.kind === "budget" ? `budget ${refusal.spec.bucket} exhausted` : `rate limit ${refusal.need.spec.bucket} reached`);
-  }
-}
 
 interface Slice {
   team: string;
@@ -77,23 +65,7 @@ interface TeamState {
   call: object | null;
 }
 
-export interface Hold {
-  /** Lease ids the request reserved under, for its usage event. */
-  leases: string[];
-  /** Settles the reservation to the request's actual cost and tokens (0n, 0 on failure: a release). */
-  settle(cost: bigint, tokens: number): Promise<void> | null;
-}
-
 const NO_HOLD: Hold = { leases: [], settle: () => null };
-
-export type LedgerCall = (team: string, req: AllowanceRequest) => Promise<AllowanceReply>;
-
-export interface ReserveOptions {
-  /** The longest a request may run: leases must outlive it. */
-  maxRequestMs?: number;
-  /** The request's waitUntil: refills started ahead of need run under it. With none, no refill ahead. */
-  waitUntil?: (p: Promise<unknown>) => void;
-}
 
 export class Allowances {
   private readonly teams = new Map<string, TeamState>();
