@@ -145,11 +145,6 @@ export class Ledger extends DurableObject<Env> {
     return this.events.totals(fromHour, toHour, keyId);
   }
 
-  /** Spend of answered requests for one key (all time). */
-  keySpend(keyId: string): UsageTotalsRow {
-    return this.events.totals("0000", "9999", keyId);
-  }
-
   generation(id: string): StoredEvent | null {
     return this.events.generation(id);
   }
