@@ -74,7 +74,7 @@ export interface Outcome {
 }
 
 /** Records an outcome here at once and queues it for the shared picture. */
-export function reportOutcome(env: Env, waitUntil: ((p: Promise<unknown>) => void) | undefined, provider: string, model: string, o: Outcome): void {
+export function reportOutcome(env: Env, waitUntil: WaitUntil | undefined, provider: string, model: string, o: Outcome): void {
   const key = healthKey(provider, model);
   const at = Date.now();
   const r: HealthReport = { key, at, ok: o.ok, probe: o.probe };
@@ -92,15 +92,19 @@ export function reportOutcome(env: Env, waitUntil: ((p: Promise<unknown>) => voi
   if (waitUntil) scheduleFlush(env, waitUntil);
 }
 
-function scheduleFlush(env: Env, waitUntil: (p: Promise<unknown>) => void): void {
-  if (flushTimer) {
-    waitUntil(flushTimer);
-    return;
-  }
+type WaitUntil = (p: Promise<unknown>) => void;
+
+/**
+ * Arms the flush timer unless one is armed or a sync is running (it will carry the report). Only the request
+ * that arms the timer holds it with waitUntil: the timer fires, and the sync runs, in that request's context;
+ * no request ever waits on a promise of another's.
+ */
+function scheduleFlush(env: Env, waitUntil: WaitUntil): void {
+  if (flushTimer || syncing) return;
   const wait = Math.max(0, lastSync + num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) - Date.now());
   flushTimer = new Promise<void>((r) => setTimeout(r, wait)).then(() => {
     flushTimer = null;
-    return sync(env);
+    return syncing ? undefined : sync(env, waitUntil);
   });
   waitUntil(flushTimer);
 }
@@ -109,21 +113,21 @@ function scheduleFlush(env: Env, waitUntil: (p: Promise<unknown>) => void): void
  * Called once per request: sends queued reports, or pulls the shared picture when ours is old, in the
  * background. Never awaited.
  */
-export function refreshHealth(env: Env, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
+export function refreshHealth(env: Env, waitUntil: WaitUntil, now = Date.now()): void {
   if (!env.HEALTH || syncing || flushTimer) return;
   const due = pending.length > 0 ? num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) : num(env, "HEALTH_PULL_MS", DEFAULT_PULL_MS);
   if (now - lastSync < due) return;
-  waitUntil(sync(env));
+  waitUntil(sync(env, waitUntil));
 }
 
-function sync(env: Env): Promise<void> {
-  if (syncing) return syncing;
+/** Sends the queued reports and adopts the shared picture; runs in the context of the request given. */
+function sync(env: Env, waitUntil: WaitUntil): Promise<void> {
   const batch = pending;
   pending = [];
   const startedAt = changes;
   lastSync = Date.now();
   const ns = env.HEALTH!;
-  syncing = (async () => {
+  const running = (async () => {
     try {
       const shared = await ns.get(ns.idFromName("global")).report(batch);
       for (const [key, rec] of Object.entries(shared)) {
@@ -136,8 +140,11 @@ function sync(env: Env): Promise<void> {
     } finally {
       syncing = null;
     }
+    // Reports that arrived meanwhile go with the next sync, armed from this same request.
+    if (pending.length > 0) scheduleFlush(env, waitUntil);
   })();
-  return syncing;
+  syncing = running;
+  return running;
 }
 
 /** Forgets everything this isolate knows (tests: a fresh isolate). */
