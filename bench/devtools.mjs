@@ -4,11 +4,15 @@ import WebSocket from "ws";
 
 /** Connects to the Worker whose inspector title or id matches `name`; returns { send, close }. */
 export async function devtools(inspectorPort, name) {
-  const list = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+  const list = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`, { signal: AbortSignal.timeout(10_000) })).json();
   const entry = list.find((t) => new RegExp(name).test(`${t.title} ${t.id}`)) ?? list[0];
   const ws = new WebSocket(entry.webSocketDebuggerUrl);
   let id = 0;
   const waiting = new Map();
+  ws.on("close", () => {
+    for (const w of waiting.values()) w.reject(new Error("DevTools connection closed"));
+    waiting.clear();
+  });
   ws.on("message", (data) => {
     const msg = JSON.parse(String(data));
     const w = msg.id !== undefined && waiting.get(msg.id);
@@ -18,14 +22,28 @@ export async function devtools(inspectorPort, name) {
     else w.resolve(msg.result);
   });
   await new Promise((resolve, reject) => {
-    ws.once("error", reject);
-    ws.once("open", resolve);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error("DevTools: the inspector did not accept a connection within 10 s"));
+    }, 10_000);
+    ws.once("error", (err) => (clearTimeout(timer), reject(err)));
+    ws.once("open", () => (clearTimeout(timer), resolve()));
   });
   return {
-    send: (method, params = {}) =>
+    // A call the isolate does not answer within `timeoutMs` fails rather than hangs the caller.
+    send: (method, params = {}, timeoutMs = 10_000) =>
       new Promise((resolve, reject) => {
-        waiting.set(++id, { resolve, reject });
-        ws.send(JSON.stringify({ id, method, params }));
+        const n = ++id;
+        const timer = setTimeout(() => {
+          waiting.delete(n);
+          reject(new Error(`DevTools ${method}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const settle = (fn) => (v) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+        waiting.set(n, { resolve: settle(resolve), reject: settle(reject) });
+        ws.send(JSON.stringify({ id: n, method, params }));
       }),
     close: () => ws.close(),
   };

@@ -185,9 +185,10 @@ class Connection {
  * Loads `url` with `concurrency` connections for `durationMs` (or until `requests` have completed).
  * Only requests that end within the duration count in the figures; `answered` counts every good response,
  * those that ended after it too. `stream`: the response is an OpenAI SSE stream; it counts as good only if
- * it ends with `data: [DONE]` (ran to its end), and its time to first token is measured.
+ * it ends with `data: [DONE]` (ran to its end), and its time to first token is measured. `timeoutMs`: a hard
+ * stop; requests still running then are dropped and count as failed (`timedOut` is set).
  */
-export function load({ url, body, headers = {}, concurrency = 1, durationMs = 0, requests = 0, stream = false }) {
+export function load({ url, body, headers = {}, concurrency = 1, durationMs = 0, requests = 0, stream = false, timeoutMs = 0 }) {
   return new Promise((resolve) => {
     const latency = [];
     const ttfb = [];
@@ -201,13 +202,23 @@ export function load({ url, body, headers = {}, concurrency = 1, durationMs = 0,
     const conns = [];
     const t0 = performance.now();
     const deadline = durationMs > 0 ? t0 + durationMs : Infinity;
+    let timedOut = false;
+    const hardStop =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            for (const c of conns) if (c.busy) c.fail();
+          }, timeoutMs)
+        : null;
     const finish = () => {
+      clearTimeout(hardStop);
       const wall = Math.min(performance.now(), deadline) - t0;
       for (const c of conns) c.drop();
       resolve({
         good,
         bad,
         answered,
+        timedOut,
         bytes,
         wallMs: wall,
         rps: (good * 1000) / wall,
@@ -235,7 +246,7 @@ export function load({ url, body, headers = {}, concurrency = 1, durationMs = 0,
         }
         // A burst of failures means the target is down: stop rather than spin.
         const giveUp = bad > 1000 && bad > good;
-        if (now < deadline && (requests === 0 || started < requests) && !giveUp) {
+        if (now < deadline && (requests === 0 || started < requests) && !giveUp && !timedOut) {
           started++;
           // Failed connections reconnect on the next send.
           conn.send();

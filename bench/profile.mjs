@@ -39,7 +39,7 @@ try {
   await dt.send("Profiler.setSamplingInterval", { interval: 100 });
   await dt.send("Profiler.start");
   const r = await load({ url: gw.url, headers: gw.headers, body, concurrency, durationMs: seconds * 1000, stream });
-  const { profile } = await dt.send("Profiler.stop");
+  const { profile } = await dt.send("Profiler.stop", {}, 120_000);
   dt.close();
   if (out) writeFileSync(out, JSON.stringify(profile));
 

@@ -96,7 +96,7 @@ async function check(target, body, stream) {
  */
 async function phase(o, targets, { name, body, concurrency, stream }) {
   process.stderr.write(`  ${name} (c=${concurrency}) `);
-  for (const t of targets) {
+  for (const t of o.warmupS > 0 ? targets : []) {
     const w = await load({ url: t.url, headers: t.headers, body, concurrency, durationMs: o.warmupS * 1000, stream });
     t.answered += w.answered;
   }
@@ -135,6 +135,9 @@ async function phase(o, targets, { name, body, concurrency, stream }) {
   return out;
 }
 
+/** The long stream is given this long before it counts as failed (it takes seconds). */
+const LONG_STREAM_LIMIT_MS = 120_000;
+
 /**
  * One very long stream through the gateway. Its workerd's RSS is sampled every 20 ms; its isolate's live
  * JavaScript memory (heap and ArrayBuffers after a full GC, over the DevTools protocol) before, about every
@@ -143,23 +146,36 @@ async function phase(o, targets, { name, body, concurrency, stream }) {
  * tells whether memory follows the stream's length is its growth over the second half.
  */
 async function longStream(target, bytes, chunks, dt) {
-  const liveBefore = dt ? await liveHeapMiB(dt) : null;
+  // The isolate's heap is read over DevTools; a probe that does not answer is a missing sample, not a hang.
+  const heap = async () => (dt ? liveHeapMiB(dt).catch(() => null) : null);
+  const liveBefore = await heap();
   const rss = sampler(() => rssMiB(target.pid), 20);
   const live = [];
   let streaming = true;
   const probe = (async () => {
     while (dt && streaming) {
       await new Promise((r) => setTimeout(r, 100));
-      if (streaming) live.push(await liveHeapMiB(dt));
+      if (!streaming) break;
+      const v = await heap();
+      if (v !== null) live.push(v);
     }
   })();
-  const res = await load({ url: target.url, headers: target.headers, body: streamBody(chunks, 0, bytes), concurrency: 1, requests: 1, stream: true });
+  const res = await load({
+    url: target.url,
+    headers: target.headers,
+    body: streamBody(chunks, 0, bytes),
+    concurrency: 1,
+    requests: 1,
+    stream: true,
+    timeoutMs: LONG_STREAM_LIMIT_MS,
+  });
   streaming = false;
   await probe;
   const samples = rss.stop();
   target.answered += res.answered;
   return {
     ok: res.good === 1,
+    timed_out: res.timedOut,
     mib: res.bytes / 1048576,
     seconds: res.wallMs / 1000,
     rss_start_mib: samples[0] ?? null,
@@ -168,7 +184,7 @@ async function longStream(target, bytes, chunks, dt) {
     rss_end_mib: samples.at(-1) ?? null,
     live_before_mib: liveBefore,
     live_peak_mib: live.length ? Math.max(...live) : null,
-    live_after_mib: dt ? await liveHeapMiB(dt) : null,
+    live_after_mib: await heap(),
     live_samples: live.length,
   };
 }
@@ -285,7 +301,7 @@ async function main() {
       `added p50 (c=1): ${f2(ratios.added_p50_ms_over_floor, " ms")} over floor, ${f2(ratios.added_p50_ms_over_direct, " ms")} over direct`,
       `added stream TTFB p50 (c=1, ${paced}): ${f2(ratios.added_ttfb_p50_ms_over_floor, " ms")} over floor, ${f2(ratios.added_ttfb_p50_ms_over_direct, " ms")} over direct; time to first token ${f2(ratios.added_ttft_p50_ms_over_floor, " ms")} over floor`,
       `CPU per request (workerd, c=${C}): gateway ${f2(g("json").cpu_ms_per_req, " ms")} non-stream, ${f2(g("stream").cpu_ms_per_req, " ms")} stream; floor ${f2(g("json", "floor").cpu_ms_per_req, " ms")}, ${f2(g("stream", "floor").cpu_ms_per_req, " ms")}`,
-      `gateway memory over one ${memory.mib.toFixed(0)} MiB stream (${memory.seconds.toFixed(1)} s${memory.ok ? "" : ", DID NOT COMPLETE"}): live JS heap ${f2(memory.live_before_mib)} -> peak ${f2(memory.live_peak_mib)} -> ${f2(memory.live_after_mib, " MiB")} (${memory.live_samples} samples); RSS start ${f2(memory.rss_start_mib)}, half-way ${f2(memory.rss_mid_mib)}, peak ${f2(memory.rss_peak_mib)}, end ${f2(memory.rss_end_mib, " MiB")}`,
+      `gateway memory over one ${memory.mib.toFixed(0)} MiB stream (${memory.seconds.toFixed(1)} s${memory.ok ? "" : memory.timed_out ? `, DID NOT COMPLETE within ${LONG_STREAM_LIMIT_MS / 1000} s` : ", DID NOT COMPLETE"}): live JS heap ${f2(memory.live_before_mib)} -> peak ${f2(memory.live_peak_mib)} -> ${f2(memory.live_after_mib, " MiB")} (${memory.live_samples} samples); RSS start ${f2(memory.rss_start_mib)}, half-way ${f2(memory.rss_mid_mib)}, peak ${f2(memory.rss_peak_mib)}, end ${f2(memory.rss_end_mib, " MiB")}`,
       `bundle: ${bundle.raw_kib.toFixed(1)} KiB, ${bundle.gzip_kib.toFixed(1)} KiB gzip`,
       `ledger: ${recorded ?? "?"} requests recorded, ${gw.answered} answered`,
       ...env.logs.gateway.summary().slice(0, 3).map((l) => `gateway workerd printed ${l.n}x: ${l.line.slice(0, 160)}`),
