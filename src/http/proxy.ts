@@ -9,7 +9,7 @@ import { excludeUnsupported } from "../providers/capabilities";
 import { resolveProvider } from "../providers/registry";
 import { loadPolicy } from "../policy/load";
 import { resolveRoute } from "../policy/route";
-import { runAttempts } from "../routing/attempts";
+import { runAttempts, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, healthLookup, refreshHealth, reportAnswer } from "../routing/health";
 import { emptyPlanError, planAttempts } from "../routing/plan";
@@ -23,6 +23,8 @@ import "../providers/translate-bodies";
 import "../streaming/respond-anthropic";
 import "../streaming/respond-openai";
 import "../streaming/respond-translated";
+
+const NOTHING_SERVED: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
 
 /**
  * The path every chat request takes once parsed, whatever its format: plan the attempts, try them in order,
@@ -89,9 +91,11 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     contentLength: c.req.header("content-length"),
   });
   let finished = false;
-  const finish = (status: UsageStatus): Promise<void> => {
+  const finish = (ended: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
     finished = true;
+    // An early-committed stream that never got its first token failed; it was not cut mid-answer.
+    const status = served?.chunks.failed ? "error" : ended;
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (status !== "error") {
@@ -107,7 +111,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     return recordUsage(env, c.executionCtx, event);
   };
 
-  let served;
+  let served: Served | undefined;
   try {
     served = await runAttempts({
       env,
@@ -120,6 +124,12 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       timeouts: route.timeouts,
       started,
       health: healthGate(env, waitUntil),
+      // Continuing a cut stream on a fallback (below) needs the attempt that served from its first byte on.
+      earlyCommit: !route.continueOnCut,
+      onSwitch: (s) => {
+        event.model = s.planned.model.id;
+        event.provider = s.planned.provider.id;
+      },
     });
   } catch (err) {
     event.cancelled = event.attempts.at(-1)?.error === "client disconnected";
@@ -137,8 +147,12 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     event,
     requestId,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
-    bill: (tokens: TokenCounts, estimated: boolean) => {
-      const cost = costOf(tokens, planned.model.pricing);
+    bill: (counted: TokenCounts, estimated: boolean) => {
+      // A stream committed early whose first token never came (every candidate failed before it) was never
+      // served: its attempts are failures, and failures are not billed.
+      const tokens = served.chunks.failed ? NOTHING_SERVED : counted;
+      // The served attempt, as it is now: a stream committed early may have switched to a fallback.
+      const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated });
       return cost;
     },

@@ -6,7 +6,7 @@ import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
 import type { ResolvedProvider } from "../providers/types";
 import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage } from "../providers/upstream";
-import { awaitFirstToken } from "./first-token";
+import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "./first-token";
 import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
 import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode, type FailureKind } from "./retry";
@@ -59,6 +59,8 @@ export interface Served {
   planned: PlannedAttempt;
   resolved: ResolvedProvider;
   response: Response;
+  /** A stream's body, as the responder reads it (see routing/first-token.ts). */
+  chunks: ChunkSource;
   /** Aborts the upstream call (client gone, stream idle). */
   controller: AbortController;
   /** Stops the total-time timer and detaches from the client's signal once the answer is finished. */
@@ -93,9 +95,17 @@ export interface AttemptsInput {
   started?: number;
   health?: HealthGate;
   random?: () => number;
+  /**
+   * Streams may be committed at the provider's headers rather than at its first token, where the attempt and
+   * every one after it speak the OpenAI format (routing/first-token.ts). A later failover before the first
+   * token then switches the served attempt in place (the Served object is updated) and calls `onSwitch`.
+   */
+  earlyCommit?: boolean;
+  onSwitch?(served: Served): void;
 }
 
-type TryResult = { served: Served } | { error: AttemptError; kind: FailureKind; code?: string };
+type Failure = { error: AttemptError; kind: FailureKind; code?: string };
+type TryResult = { served: Served; waiting?: { reader: ReadableStreamDefaultReader<Uint8Array>; tokenArrived(): void } } | Failure;
 
 /**
  * Tries the planned attempts in order until one answers. A retriable failure (connection refused or reset,
@@ -104,7 +114,7 @@ type TryResult = { served: Served } | { error: AttemptError; kind: FailureKind; 
  * next model at once; a context-length error moves to the next model with a larger context; content policy
  * and other 4xx end the request with the provider's reason.
  */
-export async function runAttempts(input: AttemptsInput): Promise<Served> {
+export function runAttempts(input: AttemptsInput): Promise<Served> {
   const started = input.started ?? Date.now();
   const settings = input.timeouts ?? {};
   const defaults = upstreamTimeouts(input.env);
@@ -113,55 +123,34 @@ export async function runAttempts(input: AttemptsInput): Promise<Served> {
   let budget = input.retries ?? DEFAULT_RETRIES;
   /** Start of the last attempt per provider that failed in a way that asks to slow down. */
   const lastFailedTry = new Map<string, number>();
-  let last: { error: AttemptError; kind: FailureKind; code?: string; planned: PlannedAttempt } | undefined;
+  let last: (Failure & { planned: PlannedAttempt }) | undefined;
   let contextFloor = 0;
   /** A request's failures count once per model towards its circuit, however often it was retried. */
   const counted = new Set<string>();
   let i = 0;
   let triesHere = 0;
+  const next = () => {
+    i++;
+    triesHere = 0;
+  };
+  const cancelled = (planned: PlannedAttempt) => ({ error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned });
 
-  while (i < input.attempts.length) {
-    const planned = input.attempts[i]!;
-    const next = () => {
-      i++;
-      triesHere = 0;
-    };
-    if (planned.model.context_length <= contextFloor) {
-      next();
-      continue;
-    }
-    const since = Date.now() - (lastFailedTry.get(planned.provider.id) ?? -Infinity);
-    if (since < MIN_SPACING_MS && !(await pause(MIN_SPACING_MS - since, input.clientSignal))) {
-      last = { error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned };
-      break;
-    }
-    const admission = input.health?.admit(planned) ?? "go";
-    if (admission === "skip") {
-      next();
-      continue;
-    }
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) {
-      if (admission === "probe") input.health?.release(planned);
-      last = { error: new AttemptError(0, `no answer within the total time limit of ${deadline - started} ms`, "timeout"), kind: null, planned };
-      break;
-    }
-    const attemptStart = Date.now();
-    const result = await tryOnce(input, planned, timeoutsFor(settings, planned.model, defaults), remaining, admission === "probe");
-    if ("served" in result) {
-      input.health?.report(planned, { ok: true, probe: admission === "probe", latencyMs: Date.now() - attemptStart });
-      return result.served;
-    }
+  const finalError = (): GatewayError => {
+    if (!last) return new GatewayError("unavailable", "every candidate's circuit is open; try again shortly", { headers: { "retry-after": "1" } });
+    return clientError(last.error, last.planned.provider.id, last.kind, last.planned.model.id);
+  };
+
+  /** After a failed try: whether to go on (same model after a pause, or the next one) or stop. */
+  const afterFailure = async (result: Failure, planned: PlannedAttempt, attemptStart: number, probe: boolean): Promise<boolean> => {
     const { error, kind } = result;
     last = { ...result, planned };
-    const probe = admission === "probe";
     if (countsAsProviderFailure(error) && (probe || !counted.has(planned.model.id))) {
       counted.add(planned.model.id);
       input.health?.report(planned, { ok: false, probe });
     } else if (probe) input.health?.release(planned);
 
     const decision = decide(error, kind);
-    if (decision === "stop") break;
+    if (decision === "stop") return false;
     if (kind === "context_length") contextFloor = Math.max(contextFloor, planned.model.context_length);
     if (decision === "retry") {
       lastFailedTry.set(planned.provider.id, attemptStart);
@@ -170,21 +159,93 @@ export async function runAttempts(input: AttemptsInput): Promise<Served> {
         budget--;
         triesHere++;
         if (!(await pause(delay, input.clientSignal))) {
-          last = { error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned };
-          break;
+          last = cancelled(planned);
+          return false;
         }
-        continue;
+        return true;
       }
     }
     next();
-  }
-  if (!last) {
-    throw new GatewayError("unavailable", "every candidate's circuit is open; try again shortly", { headers: { "retry-after": "1" } });
-  }
-  throw clientError(last.error, last.planned.provider.id, last.kind, last.planned.model.id);
+    return true;
+  };
+
+  type Won = { result: Extract<TryResult, { served: Served }>; planned: PlannedAttempt; attemptStart: number; probe: boolean };
+
+  const loop = async (): Promise<Won> => {
+    while (i < input.attempts.length) {
+      const planned = input.attempts[i]!;
+      if (planned.model.context_length <= contextFloor) {
+        next();
+        continue;
+      }
+      const since = Date.now() - (lastFailedTry.get(planned.provider.id) ?? -Infinity);
+      if (since < MIN_SPACING_MS && !(await pause(MIN_SPACING_MS - since, input.clientSignal))) {
+        last = cancelled(planned);
+        break;
+      }
+      const admission = input.health?.admit(planned) ?? "go";
+      if (admission === "skip") {
+        next();
+        continue;
+      }
+      const probe = admission === "probe";
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        if (probe) input.health?.release(planned);
+        last = { error: new AttemptError(0, `no answer within the total time limit of ${deadline - started} ms`, "timeout"), kind: null, planned };
+        break;
+      }
+      const attemptStart = Date.now();
+      const early = input.stream && input.earlyCommit === true && input.attempts.slice(i).every((a) => a.provider.format === "openai");
+      const result = await tryOnce(input, planned, timeoutsFor(settings, planned.model, defaults), remaining, probe, early);
+      if ("served" in result) return { result, planned, attemptStart, probe };
+      if (!(await afterFailure(result, planned, attemptStart, probe))) break;
+    }
+    throw finalError();
+  };
+
+  const reportServed = (won: Won) =>
+    input.health?.report(won.planned, { ok: true, probe: won.probe, latencyMs: Date.now() - won.attemptStart });
+
+  /** How the guard of a stream committed early hears from, and asks, the attempt `won`. */
+  const hooksFor = (won: Won, committed: Served, guard: FirstTokenGuard): GuardHooks => ({
+    reason: () => committed.controller.signal.reason,
+    served: () => {
+      won.result.waiting?.tokenArrived();
+      if (won.result.waiting) reportServed(won);
+    },
+    failover: async (error) => {
+      committed.controller.abort(error);
+      committed.release();
+      const entry = input.log.at(-1)!;
+      entry.ok = false;
+      entry.error = error.message;
+      entry.latency_ms = Date.now() - won.attemptStart;
+      if (!(await afterFailure({ error, kind: null }, won.planned, won.attemptStart, won.probe))) throw finalError();
+      const after = await loop();
+      Object.assign(committed, after.result.served, { chunks: guard });
+      guard.hooks = hooksFor(after, committed, guard);
+      if (!after.result.waiting) reportServed(after);
+      input.onSwitch?.(committed);
+      return after.result.waiting?.reader ?? after.result.served.chunks;
+    },
+  });
+
+  return loop().then((won) => {
+    const { served, waiting } = won.result;
+    if (!waiting) {
+      reportServed(won);
+      return served;
+    }
+    const guard = new FirstTokenGuard(waiting.reader);
+    guard.hooks = hooksFor(won, served, guard);
+    served.chunks = guard;
+    return served;
+  });
 }
 
-async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeouts, remaining: number, probe: boolean): Promise<TryResult> {
+
+async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeouts, remaining: number, probe: boolean, early: boolean): Promise<TryResult> {
   const providerId = planned.provider.id;
   const resolved = resolveProvider(input.env, providerId) as ResolvedProvider;
   const t0 = Date.now();
@@ -203,8 +264,13 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   };
   const note = (status: number, ok: boolean, error?: string) =>
     input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
+  // From the first token the stream's idle timer watches the provider; the total limit still applies.
+  const tokenArrived = () => {
+    clearTimeout(timer);
+    timer = abortAfter(remaining - (Date.now() - t0), `stream exceeded the total time limit of ${t.total} ms`);
+  };
   try {
-    let response = await sendUpstream({
+    const response = await sendUpstream({
       provider: resolved,
       upstreamModel: planned.model.upstream_id,
       stream: input.stream,
@@ -219,27 +285,31 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
       note(response.status, false, message);
       return { error: new AttemptError(response.status, message, "http", retryAfterMs(response.headers)), kind: classifyFailure(response.status, code, message), code };
     }
-    if (input.stream) {
-      clearTimeout(timer);
-      const elapsed = Date.now() - t0;
-      timer =
-        t.first_token < remaining
-          ? abortAfter(t.first_token - elapsed, `no first token from ${providerId} within ${t.first_token} ms`)
-          : abortAfter(remaining - elapsed, totalMessage);
-      const first = await awaitFirstToken(response, planned.provider.format);
-      if ("error" in first) {
-        controller.abort();
-        release();
-        note(response.status, false, first.error);
-        return { error: new AttemptError(502, first.error, "http"), kind: null };
-      }
-      response = first.response;
-      // From here the stream's idle timer watches the provider; the total limit still applies.
-      clearTimeout(timer);
-      timer = abortAfter(remaining - (Date.now() - t0), `stream exceeded the total time limit of ${t.total} ms`);
+    const served = (chunks: ChunkSource): Served => ({ planned, resolved, response, chunks, controller, release, timeouts: t, probe });
+    if (!input.stream) {
+      note(response.status, true);
+      return { served: served(NO_CHUNKS) };
     }
+    clearTimeout(timer);
+    const elapsed = Date.now() - t0;
+    timer =
+      t.first_token < remaining
+        ? abortAfter(t.first_token - elapsed, `no first token from ${providerId} within ${t.first_token} ms`)
+        : abortAfter(remaining - elapsed, totalMessage);
+    if (early && response.body) {
+      note(response.status, true);
+      return { served: served(NO_CHUNKS), waiting: { reader: response.body.getReader(), tokenArrived } };
+    }
+    const first = await awaitFirstToken(response, planned.provider.format);
+    if ("error" in first) {
+      controller.abort();
+      release();
+      note(response.status, false, first.error);
+      return { error: new AttemptError(502, first.error, "http"), kind: null };
+    }
+    tokenArrived();
     note(response.status, true);
-    return { served: { planned, resolved, response, controller, release, timeouts: t, probe } };
+    return { served: served(first.chunks) };
   } catch (err) {
     release();
     const error = toAttemptError(err, controller.signal);
@@ -247,6 +317,12 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
     return { error, kind: null };
   }
 }
+
+/** The chunks of an answer that is not streamed: never read. */
+const NO_CHUNKS: ChunkSource = {
+  read: () => Promise.resolve({ done: true, value: undefined }),
+  cancel: () => Promise.resolve(),
+};
 
 function toAttemptError(err: unknown, signal: AbortSignal): AttemptError {
   if (signal.aborted && signal.reason instanceof AttemptError) return signal.reason;

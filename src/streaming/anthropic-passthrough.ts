@@ -1,3 +1,4 @@
+import type { ChunkSource } from "../routing/first-token";
 import type { AnthropicUsage } from "../providers/usage-formats";
 import type { StreamEnd } from "./openai-passthrough";
 import { concatBytes, containsBytes, dataJson, eventEnd } from "./sse-bytes";
@@ -14,7 +15,7 @@ export interface AnthropicPassthroughResult {
 }
 
 export interface AnthropicPassthroughOptions {
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  reader: ChunkSource;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   /** The message_delta event to send instead of the provider's (usage with cost), given the final usage. */
   messageDelta(event: Record<string, unknown>, usage: AnthropicUsage): Uint8Array;
@@ -73,7 +74,7 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
       } catch (err) {
         if (result.end !== "client_gone") {
           result.end = idleFired ? "idle" : "cut";
-          result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${String(err)}`;
+          result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
         }
         break;
       }

@@ -86,7 +86,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
 
   const pump = (served: Served, w: WritableStreamDefaultWriter<Uint8Array>, onUsage: (r: { usageChunk: Record<string, unknown> | null; dataEvents: number }) => bigint, onError: (m: string, c: number) => Uint8Array) =>
     pumpOpenAIStream({
-      reader: served.response.body!.getReader(),
+      reader: served.chunks,
       writer: w,
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),

@@ -1,3 +1,4 @@
+import type { ChunkSource } from "../routing/first-token";
 import { concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
 
 /** How a streamed answer ended. */
@@ -19,7 +20,7 @@ export interface PassthroughResult {
 }
 
 export interface PassthroughOptions {
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  reader: ChunkSource;
   writer: WritableStreamDefaultWriter<Uint8Array>;
   /** Bytes of the final usage chunk to send the client, given the upstream's (or null: none came). */
   usageEvent(usageChunk: Record<string, unknown> | null, estimatedCompletion: number): Uint8Array;
@@ -49,10 +50,11 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
   const armIdle = (ms: number) => {
     idleTimer = setTimeout(() => {
       const quiet = Date.now() - lastChunkAt;
-      if (quiet >= o.idleMs) {
+      // Before the first token, the first-token limit watches the provider (routing/first-token.ts).
+      if (quiet >= o.idleMs && o.reader.live !== false) {
         idleFired = true;
         o.abortUpstream(`no data for ${o.idleMs} ms`);
-      } else armIdle(o.idleMs - quiet);
+      } else armIdle(Math.max(1, o.idleMs - quiet));
     }, ms);
   };
   armIdle(o.idleMs);
@@ -80,7 +82,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
       try {
         chunk = await o.reader.read();
       } catch (err) {
-        result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${String(err)}`;
+        result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
         if (result.end !== "client_gone") result.end = idleFired ? "idle" : "cut";
         break;
       }

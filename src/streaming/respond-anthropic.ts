@@ -55,14 +55,14 @@ async function anthropicJson(ctx: ResponderContext): Promise<Response> {
 }
 
 async function anthropicStream(ctx: ResponderContext): Promise<Response> {
-  const { response, controller } = ctx.served;
+  const { controller } = ctx.served;
   const { event } = ctx;
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
   let billed = false;
   const work = (async () => {
     const result = await pumpAnthropicStream({
-      reader: response.body!.getReader(),
+      reader: ctx.served.chunks,
       writer,
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),

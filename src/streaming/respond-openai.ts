@@ -59,11 +59,12 @@ const STREAM_STATUS: Record<StreamEnd, UsageStatus> = { done: "ok", cut: "cut", 
 
 /** OpenAI in, OpenAI out, streamed: bytes pass through; the final usage chunk gains `cost`. */
 async function openAIStream(ctx: ResponderContext): Promise<Response> {
-  const { planned, response, controller } = ctx.served;
+  // ctx.served is read when needed, not once: a stream committed before its first token may switch to a
+  // fallback (routing/first-token.ts), and the answer then names and bills the one that served it.
+  const served = ctx.served;
   const { event, requestId } = ctx;
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
-  const reader = response.body!.getReader();
   const created = Math.floor(event.created_at / 1000);
   let billed: bigint | null = null;
   const bill = (usageChunk: Record<string, unknown> | null, dataEvents: number): bigint => {
@@ -74,16 +75,16 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
 
   const work = (async () => {
     const result = await pumpOpenAIStream({
-      reader,
+      reader: served.chunks,
       writer,
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
-      abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
       usageEvent: (chunk, dataEvents) => {
         const cost = bill(chunk, dataEvents);
         const out: Record<string, unknown> = chunk ? { ...chunk } : { id: requestId, object: "chat.completion.chunk", created, choices: [] };
-        out.model = planned.model.id;
-        out.provider = planned.provider.name;
+        out.model = served.planned.model.id;
+        out.provider = served.planned.provider.name;
         out.usage = usageWithCost(chunk?.usage, event, cost);
         return encoder.encode(`data: ${JSON.stringify(out)}\n\n`);
       },
@@ -93,8 +94,8 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
             id: requestId,
             object: "chat.completion.chunk",
             created,
-            model: planned.model.id,
-            provider: planned.provider.name,
+            model: served.planned.model.id,
+            provider: served.planned.provider.name,
             error: { code, message },
             choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
           })}\n\n`,

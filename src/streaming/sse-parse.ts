@@ -1,3 +1,5 @@
+import type { ChunkSource } from "../routing/first-token";
+
 /**
  * SSE parsing for the streams the gateway must translate (and so must read): bytes → events. Same-format
  * streams never come here; they pass through as bytes (openai-passthrough.ts, anthropic-passthrough.ts).
@@ -16,15 +18,16 @@ export interface ChunkWatch {
 }
 
 /** The reader's chunks, watched for silence; the reader is released when the consumer stops. */
-export async function* watchedChunks(reader: ReadableStreamDefaultReader<Uint8Array>, watch: ChunkWatch): AsyncGenerator<Uint8Array> {
+export async function* watchedChunks(reader: ChunkSource, watch: ChunkWatch): AsyncGenerator<Uint8Array> {
   let last = Date.now();
   let first = true;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const arm = (ms: number) => {
     timer = setTimeout(() => {
       const quiet = Date.now() - last;
-      if (quiet >= watch.idleMs) watch.onIdle();
-      else arm(watch.idleMs - quiet);
+      // Before the first token, the first-token limit watches the provider (routing/first-token.ts).
+      if (quiet >= watch.idleMs && reader.live !== false) watch.onIdle();
+      else arm(Math.max(1, watch.idleMs - quiet));
     }, ms);
   };
   arm(watch.idleMs);

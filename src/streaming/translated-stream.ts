@@ -27,7 +27,7 @@ const STATUS: Record<End, UsageStatus> = { done: "ok", cut: "cut", idle: "cut", 
  * buffered beyond the event being translated. The usage event is finished when the stream ends, however it ends.
  */
 export function translatedStreamResponse(ctx: ResponderContext, opts: TranslatedStreamOptions): Response {
-  const { response, controller } = ctx.served;
+  const served = ctx.served;
   const { event } = ctx;
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
@@ -44,14 +44,14 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
     },
   };
   let idle = false;
-  const abort = (why: string, kind: "cancelled" | "timeout") => controller.abort(new AttemptError(0, why, kind));
+  const abort = (why: string, kind: "cancelled" | "timeout") => served.controller.abort(new AttemptError(0, why, kind));
   // The policy's (or request's) idle limit for this answer.
   const idleMs = ctx.served.timeouts?.idle ?? TIMEOUTS.idle;
 
   const work = (async () => {
     let end: End = "cut";
     let error: string | undefined;
-    const chunks = watchedChunks(response.body!.getReader(), {
+    const chunks = watchedChunks(served.chunks, {
       idleMs,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       onIdle: () => {
@@ -74,11 +74,11 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
         else error = state.error ?? "upstream stream ended before the answer finished";
       }
     } catch (err) {
-      const reason = controller.signal.reason;
+      const reason = served.controller.signal.reason;
       if (reason instanceof AttemptError && reason.kind === "cancelled") end = "client_gone";
       else {
         end = idle ? "idle" : "cut";
-        error = idle ? `upstream stream idle for ${idleMs} ms` : `upstream stream failed: ${String(err)}`;
+        error = idle ? `upstream stream idle for ${idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
       }
     } finally {
       if (end === "cut" || end === "idle") {

@@ -138,7 +138,7 @@ describe("retries and failover", () => {
     expect(ms).toBeLessThan(1000);
   });
 
-  it("a slow first token: fails over before any byte reached the client", async () => {
+  it("a slow first token: fails over before any content reached the client; the answer names the fallback", async () => {
     const k = await teamWithPolicy({ routing: { timeouts_ms: { first_token: 300 } } });
     const tag = uniqueTag("rslow");
     const { r, text, ms } = await timedChat(k.key, {
@@ -147,27 +147,69 @@ describe("retries and failover", () => {
       messages: userMsg(`[[tag=${tag};token_delay@${P}=2000;reply@${P}=primary words;reply@${F}=fallback words]]`),
     });
     expect(r.status).toBe(200);
-    expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
     expect(text).not.toContain("primary");
-    const content = sseEvents(text)
+    const chunks = sseEvents(text)
       .filter((e) => e.startsWith("data: {"))
-      .map((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.content ?? "")
-      .join("");
-    expect(content).toBe("fallback words");
+      .map((e) => JSON.parse(e.slice(6)));
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("fallback words");
+    // One role chunk (the primary's, passed on at once); the fallback's is dropped.
+    expect(chunks.filter((c) => c.choices?.[0]?.delta?.role === "assistant")).toHaveLength(1);
+    const usage = chunks.at(-1);
+    expect(usage.usage.cost).toBeGreaterThan(0);
+    expect(usage.model).toBe(FALLBACK);
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     const c = await calls(tag);
     expect(c.map((x) => x.model)).toEqual([P, F]);
     expect(gaps(c)[0]).toBeGreaterThanOrEqual(295);
     expect(ms).toBeLessThan(900);
     const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(gen.model).toBe(FALLBACK);
     expect(gen.attempts[0]).toMatchObject({ model: PRIMARY, ok: false, error: expect.stringMatching(/no first token .* within 300 ms/) });
+    expect(gen.attempts[1]).toMatchObject({ model: FALLBACK, ok: true });
   });
 
   it("the first token counts, not the role chunk: a stream that stalls after it fails over too", async () => {
     const k = await teamWithPolicy({ routing: { timeouts_ms: { first_token: 300 } } });
     const tag = uniqueTag("rrole");
-    const { r } = await timedChat(k.key, { models: [PRIMARY, FALLBACK], stream: true, messages: userMsg(`[[tag=${tag};stall_after@${P}=1]]`) });
+    const { r, text } = await timedChat(k.key, { models: [PRIMARY, FALLBACK], stream: true, messages: userMsg(`[[tag=${tag};stall_after@${P}=1]]`) });
     expect(r.status).toBe(200);
-    expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
+    const last = sseEvents(text).filter((e) => e.startsWith("data: {")).at(-1)!;
+    expect(JSON.parse(last.slice(6)).model).toBe(FALLBACK);
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P, F]);
+  });
+
+  it("a stream committed at its headers whose every candidate fails before a token: an in-band error, no [DONE]", async () => {
+    const k = await teamWithPolicy({ routing: { timeouts_ms: { first_token: 300 }, retries: 0 } });
+    const tag = uniqueTag("rnotoken");
+    const { r, text, ms } = await timedChat(k.key, { models: [PRIMARY, FALLBACK], stream: true, messages: userMsg(`[[tag=${tag};stall_after=1]]`) });
+    expect(r.status).toBe(200);
+    expect(text).not.toContain("[DONE]");
+    const events = sseEvents(text).filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)));
+    expect(events.filter((e) => e.choices?.[0]?.delta?.role === "assistant")).toHaveLength(1);
+    const err = events.at(-1);
+    expect(err.choices[0].finish_reason).toBe("error");
+    expect(err.error.message).toMatch(/no first token from groq within 300 ms/);
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P, F]);
+    expect(ms).toBeLessThan(1500);
+    const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(gen.cost).toBe(0);
+    expect(gen.status).toBe("error");
+    expect(gen.attempts.map((a: { ok: boolean }) => a.ok)).toEqual([false, false]);
+  });
+
+  it("a provider that sends an error event before its first token is failed over within the same stream", async () => {
+    const k = await teamWithPolicy({});
+    const tag = uniqueTag("rpreerr");
+    const { r, text } = await timedChat(k.key, {
+      models: [PRIMARY, FALLBACK],
+      stream: true,
+      messages: userMsg(`[[tag=${tag};error_event_after@${P}=1;reply@${F}=fallback words]]`),
+    });
+    expect(r.status).toBe(200);
+    const chunks = sseEvents(text).filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)));
+    expect(chunks.some((c) => c.error)).toBe(false);
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("fallback words");
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
   });
 
   it("context length exceeded: never retried; fails over to a model with a larger context, skipping smaller ones", async () => {

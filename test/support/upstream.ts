@@ -15,6 +15,7 @@
  *   delay=MS          pause between stream chunks
  *   cut_after=N       stream: destroy the connection after N content chunks
  *   stall_after=N     stream: stop sending after N content chunks (connection left open)
+ *   error_event_after=N  stream: after N content chunks, an in-band error event, then the end of the stream
  *   garbage_at=N      stream: send a malformed event before content chunk N
  *   no_usage=1        omit usage (stream and non-stream)
  *   no_done=1         stream: end without [DONE]
@@ -148,6 +149,10 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
       return;
     }
     if (d.stall_after !== undefined && i >= Number(d.stall_after)) return; // left open, silent
+    if (d.error_event_after !== undefined && i >= Number(d.error_event_after)) {
+      res.end(`data: ${JSON.stringify({ error: { message: "The server is overloaded", code: 502 } })}\n\n`);
+      return;
+    }
     if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
     if (res.destroyed) return; // the client went away: stop, as a provider would
     written = new Promise<void>((r) => res.write(content[i], () => r()));
