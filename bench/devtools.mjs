@@ -49,9 +49,18 @@ export async function devtools(inspectorPort, name) {
   };
 }
 
-/** Live JavaScript memory of the isolate in MiB after a full garbage collection: heap plus ArrayBuffers. */
-export async function liveHeapMiB(dt) {
-  await dt.send("HeapProfiler.collectGarbage");
-  const h = await dt.send("Runtime.getHeapUsage");
-  return (h.usedSize + (h.backingStorageSize ?? 0)) / 1048576;
+/**
+ * Live JavaScript memory of the isolate in MiB after a full garbage collection: heap plus ArrayBuffers.
+ * workerd answers the inspector only while the isolate has work: an idle Worker leaves the call unanswered.
+ * So while waiting, `pokeUrl` (any cheap route of the Worker) is requested every 100 ms.
+ */
+export async function liveHeapMiB(dt, pokeUrl) {
+  const poke = pokeUrl ? setInterval(() => fetch(pokeUrl).then((r) => r.arrayBuffer()).catch(() => {}), 100) : null;
+  try {
+    await dt.send("HeapProfiler.collectGarbage");
+    const h = await dt.send("Runtime.getHeapUsage");
+    return (h.usedSize + (h.backingStorageSize ?? 0)) / 1048576;
+  } finally {
+    clearInterval(poke);
+  }
 }

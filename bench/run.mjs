@@ -147,7 +147,14 @@ const LONG_STREAM_LIMIT_MS = 120_000;
  */
 async function longStream(target, bytes, chunks, dt) {
   // The isolate's heap is read over DevTools; a probe that does not answer is a missing sample, not a hang.
-  const heap = async () => (dt ? liveHeapMiB(dt).catch(() => null) : null);
+  const pokeUrl = new URL("/healthz", target.url).href;
+  const heap = async () =>
+    dt
+      ? liveHeapMiB(dt, pokeUrl).catch((err) => {
+          console.error(`bench: heap sample failed: ${err.message}`);
+          return null;
+        })
+      : null;
   const liveBefore = await heap();
   const rss = sampler(() => rssMiB(target.pid), 20);
   const live = [];
