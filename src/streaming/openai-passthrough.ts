@@ -1,5 +1,5 @@
 import type { ChunkSource } from "../routing/first-token";
-import { concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
+import { blankNullUsage, concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
 
 /** How a streamed answer ended. */
 export type StreamEnd =
@@ -37,7 +37,8 @@ const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
 /**
  * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
  * noting the few events that matter: the usage chunk (replaced by one that carries `cost`), finish reasons
- * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded.
+ * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded. The one
+ * edit: a chunk's `"usage":null` is blanked out in place (see blankNullUsage).
  */
 export async function pumpOpenAIStream(o: PassthroughOptions): Promise<PassthroughResult> {
   const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, dropped: 0 };
@@ -113,6 +114,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
               : null;
         if (special === null) {
           result.dataEvents++;
+          blankNullUsage(buf, pos, end);
           if (hasFinishReason(buf, pos, end)) finished = true;
           pos = end;
           continue;

@@ -28,7 +28,11 @@ function estimated(ctx: ResponderContext, completion: number): TokenCounts {
   return { prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
 }
 
-/** OpenAI in, OpenAI out, not streamed: the provider's JSON with `usage.cost`, `model` and `provider` set. */
+/**
+ * OpenAI in, OpenAI out, not streamed: the provider's JSON with `usage.cost`, `model` and `provider` set, and
+ * `system_fingerprint` null where the provider sent none (OpenRouter's SDK requires the field; OpenAI and
+ * OpenRouter always send it).
+ */
 async function openAIJson(ctx: ResponderContext): Promise<Response> {
   const { planned, response } = ctx.served;
   let json: Record<string, unknown>;
@@ -51,6 +55,7 @@ async function openAIJson(ctx: ResponderContext): Promise<Response> {
   json.usage = usageWithCost(json.usage, tokens, cost);
   json.model = planned.model.id;
   json.provider = planned.provider.name;
+  json.system_fingerprint ??= null;
   void ctx.finish("ok");
   return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
 }

@@ -105,6 +105,8 @@ function toOpenAIClient(upstream: Exclude<WireFormat, "openai">) {
       model: meta.model,
       provider: meta.provider,
       choices: [pivot.choice],
+      // Required (nullable) by OpenRouter's SDK; no provider of another format has one.
+      system_fingerprint: null,
       usage: { ...openAIUsageFromTokens(tokens), cost: usdNumber(cost) },
     };
     void ctx.finish("ok");

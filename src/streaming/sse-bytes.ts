@@ -68,6 +68,39 @@ export function hasUsageObject(buf: Uint8Array, start: number, end: number): boo
   return keyFollowedBy(buf, USAGE_KEY, USAGE_ANCHOR, 0x7b /* { */, start, end);
 }
 
+const NULL = new TextEncoder().encode("null");
+const isBlank = (b: number | undefined) => b === 32 || b === 9;
+
+/**
+ * Overwrites an OpenAI chunk's `"usage":null` with spaces, in place, together with the comma that
+ * separates it from its neighbour, so the payload stays the same JSON, the same length and one line, less
+ * that member. OpenAI puts `"usage":null` on every chunk but the last once asked for usage (as the gateway
+ * always asks), and OpenRouter's own SDK, whose schema makes `usage` optional but not nullable, rejects
+ * such a chunk. Leaves the event as it is (false) when it has no `usage` that is null.
+ */
+export function blankNullUsage(buf: Uint8Array, start: number, end: number): boolean {
+  let key = indexOfBytes(buf, USAGE_KEY, start, end, USAGE_ANCHOR);
+  while (key !== -1) {
+    let v = key + USAGE_KEY.length;
+    while (v < end && isBlank(buf[v])) v++;
+    if (v + NULL.length <= end && buf[v] === NULL[0] && buf[v + 1] === NULL[1] && buf[v + 2] === NULL[2] && buf[v + 3] === NULL[3]) {
+      let from = key;
+      let to = v + NULL.length;
+      let before = key - 1;
+      while (before > start && isBlank(buf[before])) before--;
+      let after = to;
+      while (after < end && isBlank(buf[after])) after++;
+      if (buf[before] === 0x2c /* , */) from = before;
+      else if (buf[before] === 0x7b /* { */ && buf[after] === 0x2c) to = after + 1;
+      else if (!(buf[before] === 0x7b && buf[after] === 0x7d /* } */)) return false; // not a member of the chunk's object as we know it
+      buf.fill(32, from, to);
+      return true;
+    }
+    key = indexOfBytes(buf, USAGE_KEY, v, end, USAGE_ANCHOR);
+  }
+  return false;
+}
+
 /** `data: [DONE]` (any spacing). */
 export function isDoneEvent(buf: Uint8Array, start: number, end: number): boolean {
   return end - start <= 24 && containsBytes(buf, DONE, start, end, DONE_ANCHOR);

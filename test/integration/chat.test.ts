@@ -50,6 +50,8 @@ describe("POST /v1/chat/completions, not streamed", () => {
       model: "openai/gpt-4o-mini",
       provider: "OpenAI",
       choices: [{ index: 0, message: { role: "assistant", content: "Exact money." }, finish_reason: "stop", logprobs: null }],
+      // The provider sent none; OpenRouter's SDK requires the field.
+      system_fingerprint: null,
       usage: {
         prompt_tokens: 1234,
         completion_tokens: 567,

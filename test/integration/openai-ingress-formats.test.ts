@@ -52,6 +52,7 @@ describe("OpenAI format in, Anthropic upstream", () => {
     expect(r.status).toBe(200);
     const body = (await r.json()) as any;
     expect(body.object).toBe("chat.completion");
+    expect(body.system_fingerprint).toBeNull(); // present, as OpenRouter's SDK requires
     expect(body.model).toBe(CLAUDE);
     expect(body.choices[0]).toMatchObject({ message: { role: "assistant", content: "Hello from upstream" }, finish_reason: "stop" });
     expect(body.usage).toMatchObject({ prompt_tokens: 120, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 10 } });

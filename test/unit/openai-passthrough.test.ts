@@ -9,6 +9,8 @@ const chunk = (delta: object, finish: string | null = null) =>
 const USAGE = `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 5, completion_tokens: 3 } })}\n\n`;
 const DONE = "data: [DONE]\n\n";
 const BODY = [chunk({ role: "assistant", content: "" }), chunk({ content: "Hello " }), chunk({ content: "world" }), chunk({}, "stop")];
+/** BODY as the client gets it: the same bytes, but each `"usage":null` (and its comma) blanked with spaces. */
+const FORWARDED = BODY.map((e) => e.replace(',"usage":null', " ".repeat(',"usage":null'.length)));
 
 /**
  * A stream of the given pieces, then an end, an error or nothing more (left open). Cancelling it errors it,
@@ -62,9 +64,9 @@ async function pump(
 }
 
 describe("pumpOpenAIStream", () => {
-  it("forwards the upstream's bytes unchanged, then its usage with our chunk, then [DONE]", async () => {
+  it("forwards the upstream's bytes unchanged but for a null usage blanked, then its usage with our chunk, then [DONE]", async () => {
     const { out, result } = await pump(upstream([...BODY, USAGE, DONE]));
-    expect(out).toBe(`${BODY.join("")}data: {"usage_from_upstream":{"prompt_tokens":5,"completion_tokens":3},"events":4}\n\n${DONE}`);
+    expect(out).toBe(`${FORWARDED.join("")}data: {"usage_from_upstream":{"prompt_tokens":5,"completion_tokens":3},"events":4}\n\n${DONE}`);
     expect(result).toMatchObject({ end: "done", dataEvents: 4, dropped: 0 });
     expect(result.usageChunk).toMatchObject({ usage: { prompt_tokens: 5, completion_tokens: 3 } });
   });
@@ -74,15 +76,33 @@ describe("pumpOpenAIStream", () => {
     const whole = await pump(upstream(crlf));
     const shredded = await pump(upstream(shred(crlf.join(""))));
     expect(shredded.out).toBe(whole.out);
-    expect(shredded.out.startsWith(crlf.slice(0, 4).join(""))).toBe(true);
+    expect(shredded.out.startsWith(FORWARDED.map((e) => e.replace(/\n/g, "\r\n")).join(""))).toBe(true);
     expect(shredded.result.end).toBe("done");
   });
 
   it("drops a malformed event and forwards the rest", async () => {
     const { out, result } = await pump(upstream([BODY[0]!, "data: {not json at all\n\n", ...BODY.slice(1), USAGE, DONE]));
-    expect(out.startsWith(BODY.join(""))).toBe(true);
+    expect(out.startsWith(FORWARDED.join(""))).toBe(true);
     expect(out).not.toContain("not json");
     expect(result.dropped).toBe(1);
+  });
+
+  it("blanks OpenAI's `usage: null` however the chunk spaces it: same JSON less usage, same length", async () => {
+    const spaced = [
+      'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}], "usage": null}\n\n',
+      'data: {"usage":null,"id":"c1","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}\n\n',
+      'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"\\"usage\\":null"},"finish_reason":"stop"}],"usage":null}\n\n',
+    ];
+    const { out, result } = await pump(upstream(shred([...spaced, USAGE, DONE].join(""))));
+    const forwarded = out.split("\n\n").slice(0, 3).map((e) => `${e}\n\n`);
+    expect(forwarded.map((e) => e.length)).toEqual(spaced.map((e) => e.length));
+    for (let i = 0; i < 3; i++) {
+      const { usage, ...rest } = JSON.parse(spaced[i]!.slice(6)) as Record<string, unknown>;
+      expect(usage).toBeNull();
+      expect(JSON.parse(forwarded[i]!.slice(6))).toEqual(rest);
+    }
+    expect(JSON.parse(forwarded[2]!.slice(6)).choices[0].delta.content).toBe('"usage":null');
+    expect(result).toMatchObject({ end: "done", dataEvents: 3, dropped: 0 });
   });
 
   it("finishes with usage when the upstream ends after its finish_reason without [DONE]", async () => {
@@ -101,7 +121,7 @@ describe("pumpOpenAIStream", () => {
 
   it("ends a stream that stops before its finish_reason with an in-band error and no [DONE]", async () => {
     const { out, result } = await pump(upstream(BODY.slice(0, 2)));
-    expect(out).toBe(`${BODY.slice(0, 2).join("")}data: {"error":"upstream stream ended before the answer finished","code":502}\n\n`);
+    expect(out).toBe(`${FORWARDED.slice(0, 2).join("")}data: {"error":"upstream stream ended before the answer finished","code":502}\n\n`);
     expect(result).toMatchObject({ end: "cut", dataEvents: 2, usageChunk: null });
   });
 

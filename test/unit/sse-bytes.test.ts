@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  blankNullUsage,
   concatBytes,
   dataJson,
   eventEnd,
@@ -166,5 +167,52 @@ describe("dataJson, indexOfBytes, concatBytes", () => {
 
   it("concatenates", () => {
     expect(new TextDecoder().decode(concatBytes(enc("ab"), enc("cd")))).toBe("abcd");
+  });
+});
+
+describe("blankNullUsage", () => {
+  /** The event after blanking, and whether it was changed. */
+  const blank = (s: string) => {
+    const b = enc(s);
+    const changed = blankNullUsage(b, 0, b.length);
+    return { out: new TextDecoder().decode(b), changed };
+  };
+
+  it("blanks a last, first or only usage member with its comma: the same JSON less usage, the same length", () => {
+    for (const s of [
+      'data: {"id":"c","choices":[],"usage":null}\n\n',
+      'data: {"id":"c","choices":[] , "usage":  null }\n\n',
+      'data: {"usage":null,"id":"c","choices":[]}\n\n',
+      'data: { "usage": null , "id":"c","choices":[]}\r\n\r\n',
+      'data: {"id":"c","usage":null,"choices":[]}\n\n',
+    ]) {
+      const { out, changed } = blank(s);
+      expect(changed, s).toBe(true);
+      expect(out.length).toBe(s.length);
+      expect(out).not.toContain("usage");
+      expect(JSON.parse(out.slice(6))).toEqual({ id: "c", choices: [] });
+    }
+    expect(blank('data: {"usage":null}\n\n')).toEqual({ out: "data: {            }\n\n", changed: true });
+  });
+
+  it("leaves a usage object, an event without usage, and usage:null quoted inside a string as they are", () => {
+    for (const s of [
+      'data: {"id":"c","choices":[],"usage":{"prompt_tokens":1}}\n\n',
+      'data: {"id":"c","choices":[{"delta":{"content":"hi"}}]}\n\n',
+      'data: {"id":"c","choices":[{"delta":{"content":"\\"usage\\":null"}}]}\n\n',
+      "data: [DONE]\n\n",
+    ]) {
+      expect(blank(s), s).toEqual({ out: s, changed: false });
+    }
+  });
+
+  it("blanks only inside [start, end)", () => {
+    const s = 'data: {"a":1,"usage":null}\n\ndata: {"b":2,"usage":null}\n\n';
+    const b = enc(s);
+    const first = eventEnd(b, 0);
+    expect(blankNullUsage(b, first, b.length)).toBe(true);
+    const out = new TextDecoder().decode(b);
+    expect(out.slice(0, first)).toBe(s.slice(0, first));
+    expect(JSON.parse(out.slice(first + 6))).toEqual({ b: 2 });
   });
 });
