@@ -49,6 +49,54 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   hash: string;
 }
 
+/** The change one batch makes to one rollup row. */
+interface RollupDelta {
+  hour: string;
+  model: string;
+  provider: string;
+  key_id: string;
+  user_id: string;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  cost: number;
+}
+
+/**
+ * A batch's rollup changes, summed per row so that a batch makes one upsert per (hour, model, provider, key,
+ * user) rather than one per event. Sums stay exact: a row's delta is written out before a sum would pass
+ * Number.MAX_SAFE_INTEGER, and summed on from zero.
+ */
+class RollupDeltas {
+  private readonly rows = new Map<string, RollupDelta>();
+  constructor(private readonly write: (d: RollupDelta) => void) {}
+
+  add(hour: string, r: EventRow): void {
+    const k = `${hour}\u0000${r.model}\u0000${r.provider}\u0000${r.key_id}\u0000${r.user_id}`;
+    let d = this.rows.get(k);
+    if (d && !SUMMED.every((f) => Number.isSafeInteger(d![f] + r[f]))) {
+      this.write(d);
+      d = undefined;
+    }
+    if (!d) {
+      d = { hour, model: r.model, provider: r.provider, key_id: r.key_id, user_id: r.user_id, requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost: 0 };
+      this.rows.set(k, d);
+    }
+    d.requests++;
+    for (const f of SUMMED) d[f] += r[f];
+  }
+
+  flush(): void {
+    for (const d of this.rows.values()) this.write(d);
+    this.rows.clear();
+  }
+}
+
+const SUMMED = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"] as const;
+
 /** A stored record (`team` is "": the ledger is the team's; the caller knows which). */
 export type StoredEvent = UsageEvent & { answered: boolean };
 /** A stored record with its place and hash in the audit chain, for export. */
@@ -67,11 +115,11 @@ const INSERT_EVENT = `INSERT INTO events (seq, id, created_at, hour, key_id, use
  ON CONFLICT (id) DO NOTHING
  RETURNING seq`;
 
-const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, requests, prompt_tokens, completion_tokens,
-   cached_tokens, cache_write_tokens, reasoning_tokens, cost)
- VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, prompt_tokens, completion_tokens,
+   cached_tokens, cache_write_tokens, reasoning_tokens, cost, requests)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
  ON CONFLICT (hour, model, provider, key_id, user_id) DO UPDATE SET
-   requests = requests + 1,
+   requests = requests + excluded.requests,
    prompt_tokens = prompt_tokens + excluded.prompt_tokens,
    completion_tokens = completion_tokens + excluded.completion_tokens,
    cached_tokens = cached_tokens + excluded.cached_tokens,
@@ -110,6 +158,13 @@ export class EventBook {
     let head = this.chainHead();
     const recorded: Recorded = { spend: [], leaseUse: new Map() };
     let inserted = 0;
+    const rollups = new RollupDeltas((d) =>
+      this.sql.exec(
+        UPSERT_ROLLUP,
+        d.hour, d.model, d.provider, d.key_id, d.user_id,
+        d.prompt_tokens, d.completion_tokens, d.cached_tokens, d.cache_write_tokens, d.reasoning_tokens, d.cost, d.requests,
+      ),
+    );
     for (const e of events) {
       const answered = e.status !== "error";
       const hasContent = logContent && (e.prompt != null || e.completion != null);
@@ -157,12 +212,9 @@ export class EventBook {
       for (const l of e.leases ?? []) recorded.leaseUse.set(l, (recorded.leaseUse.get(l) ?? 0n) + BigInt(row.cost));
       if (!answered) continue;
       recorded.spend.push({ created_at: e.created_at, hour, key_id: e.key_id, user: e.user || null, cost: row.cost });
-      this.sql.exec(
-        UPSERT_ROLLUP,
-        hour, e.model, e.provider, e.key_id, row.user_id,
-        e.prompt_tokens, e.completion_tokens, e.cached_tokens, e.cache_write_tokens, e.reasoning_tokens, row.cost,
-      );
+      rollups.add(hour, row);
     }
+    rollups.flush();
     if (inserted > 0) setMeta(this.sql, "audit_head", JSON.stringify(head));
     const finalHead = head;
     // The in-memory head follows only once the transaction has committed.
