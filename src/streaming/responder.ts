@@ -33,13 +33,14 @@ export function responderFor(ingress: WireFormat, upstream: WireFormat): Respond
   return responders.get(`${ingress}>${upstream}`);
 }
 
-export function servedHeaders(ctx: ResponderContext, contentType: string): Headers {
-  const h = new Headers({
+/** The answer's headers, as a plain object: the Response builds its own Headers from it (one copy, not two). */
+export function servedHeaders(ctx: ResponderContext, contentType: string): Record<string, string> {
+  const h: Record<string, string> = {
     "content-type": contentType,
     "x-request-id": ctx.requestId,
     "x-switchyard-provider": ctx.served.planned.provider.id,
     "x-switchyard-model": ctx.served.planned.model.id,
-  });
-  if (contentType === "text/event-stream") h.set("cache-control", "no-cache");
+  };
+  if (contentType === "text/event-stream") h["cache-control"] = "no-cache";
   return h;
 }
