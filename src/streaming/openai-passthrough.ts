@@ -33,6 +33,8 @@ export interface PassthroughOptions {
 }
 
 const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
+/** Bytes the pump may have written ahead of the client before it waits for the client to take them. */
+const WRITE_AHEAD = 64 * 1024;
 
 /**
  * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
@@ -60,17 +62,28 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
   };
   armIdle(o.idleMs);
 
+  // Writes are not awaited one by one: the pump goes back to the provider while the client takes the bytes.
+  // Only when more than WRITE_AHEAD bytes are on their way does it wait (backpressure: memory stays flat
+  // however long the stream, however slow the client). A write that fails means the client is gone.
+  let gone = false;
+  let ahead = 0;
+  let lastWrite: Promise<void> = Promise.resolve();
+  const clientGone = () => {
+    if (gone) return;
+    gone = true;
+    result.end = "client_gone";
+    // Whatever the upstream read saw meanwhile (our own abort), the reason the stream ended is the client.
+    result.error = "client disconnected";
+    o.abortUpstream("client disconnected");
+  };
   const write = async (bytes: Uint8Array): Promise<boolean> => {
-    try {
-      await o.writer.write(bytes);
-      return true;
-    } catch {
-      result.end = "client_gone";
-      // Whatever the upstream read saw meanwhile (our own abort), the reason the stream ended is the client.
-      result.error = "client disconnected";
-      o.abortUpstream("client disconnected");
-      return false;
-    }
+    if (gone) return false;
+    const n = bytes.length;
+    ahead += n;
+    const p = o.writer.write(bytes).then(() => void (ahead -= n), clientGone);
+    lastWrite = p;
+    if (ahead > WRITE_AHEAD) await p;
+    return !gone;
   };
   const finishWithUsage = async (): Promise<boolean> => {
     finished = true;
@@ -151,6 +164,8 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
     return result;
   } finally {
     clearTimeout(idleTimer);
+    // The last bytes reached the client, or it went away before they did (then the answer was cancelled).
+    await lastWrite;
     if (result.end !== "client_gone") await o.writer.close().catch(() => {});
   }
 }
