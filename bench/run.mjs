@@ -45,7 +45,7 @@ function parseArgs(argv) {
     else if (a === "--peer") {
       const m = /^([^=]+)=(.+)$/.exec(argv[++i] ?? "");
       if (!m) throw new Error("--peer needs NAME=URL");
-      if (["direct", "floor", "gateway", ...o.peers.map((p) => p.name)].includes(m[1])) throw new Error(`--peer ${m[1]}: that name is taken`);
+      if (["direct", "floor", "floor-js", "gateway", ...o.peers.map((p) => p.name)].includes(m[1])) throw new Error(`--peer ${m[1]}: that name is taken`);
       o.peers.push({ name: m[1], url: chatUrl(m[2]), headers: {} });
     } else if (a === "--peer-header") {
       const m = /^([^:]+):\s*(.*)$/.exec(argv[++i] ?? "");
@@ -268,6 +268,9 @@ async function main() {
       added_ttfb_p50_ms_over_direct: diff(g("stream_c1").ttfb.p50, g("stream_c1", "direct").ttfb.p50),
       added_ttft_p50_ms_over_floor: diff(g("stream_c1").ttft.p50, g("stream_c1", "floor").ttft.p50),
       loaded_added_p50_ms_over_floor: diff(g("json").latency.p50, g("json", "floor").latency.p50),
+      rps_gateway_over_floor_js: ratio(g("json").rps, g("json", "floor-js").rps),
+      stream_rps_gateway_over_floor_js: ratio(g("stream").rps, g("stream", "floor-js").rps),
+      stream_rps_floor_js_over_floor: ratio(g("stream", "floor-js").rps, g("stream", "floor").rps),
     };
     // Flat: what the gateway holds does not follow the stream's length. Buffering it in JavaScript would
     // raise the live heap by its size; buffering it anywhere would raise RSS all along, by its size.
@@ -307,7 +310,8 @@ async function main() {
       `gateway / floor req/s: non-stream ${f2(ratios.rps_gateway_over_floor, "x")}, stream ${f2(ratios.stream_rps_gateway_over_floor, "x")}, paced stream ${f2(ratios.paced_stream_rps_gateway_over_floor, "x")}`,
       `added p50 (c=1): ${f2(ratios.added_p50_ms_over_floor, " ms")} over floor, ${f2(ratios.added_p50_ms_over_direct, " ms")} over direct`,
       `added stream TTFB p50 (c=1, ${paced}): ${f2(ratios.added_ttfb_p50_ms_over_floor, " ms")} over floor, ${f2(ratios.added_ttfb_p50_ms_over_direct, " ms")} over direct; time to first token ${f2(ratios.added_ttft_p50_ms_over_floor, " ms")} over floor`,
-      `CPU per request (workerd, c=${C}): gateway ${f2(g("json").cpu_ms_per_req, " ms")} non-stream, ${f2(g("stream").cpu_ms_per_req, " ms")} stream; floor ${f2(g("json", "floor").cpu_ms_per_req, " ms")}, ${f2(g("stream", "floor").cpu_ms_per_req, " ms")}`,
+      `CPU per request (workerd, c=${C}): gateway ${f2(g("json").cpu_ms_per_req, " ms")} non-stream, ${f2(g("stream").cpu_ms_per_req, " ms")} stream; floor ${f2(g("json", "floor").cpu_ms_per_req, " ms")}, ${f2(g("stream", "floor").cpu_ms_per_req, " ms")}; floor-js ${f2(g("json", "floor-js").cpu_ms_per_req, " ms")}, ${f2(g("stream", "floor-js").cpu_ms_per_req, " ms")}`,
+      `floor-js (the body through JavaScript, untouched) / floor req/s: stream ${f2(ratios.stream_rps_floor_js_over_floor, "x")}; gateway / floor-js req/s: non-stream ${f2(ratios.rps_gateway_over_floor_js, "x")}, stream ${f2(ratios.stream_rps_gateway_over_floor_js, "x")}`,
       `gateway memory over one ${memory.mib.toFixed(0)} MiB stream (${memory.seconds.toFixed(1)} s${memory.ok ? "" : memory.timed_out ? `, DID NOT COMPLETE within ${LONG_STREAM_LIMIT_MS / 1000} s` : ", DID NOT COMPLETE"}): live JS heap ${f2(memory.live_before_mib)} -> peak ${f2(memory.live_peak_mib)} -> ${f2(memory.live_after_mib, " MiB")} (${memory.live_samples} samples); RSS start ${f2(memory.rss_start_mib)}, half-way ${f2(memory.rss_mid_mib)}, peak ${f2(memory.rss_peak_mib)}, end ${f2(memory.rss_end_mib, " MiB")}`,
       `bundle: ${bundle.raw_kib.toFixed(1)} KiB, ${bundle.gzip_kib.toFixed(1)} KiB gzip`,
       `ledger: ${recorded ?? "?"} requests recorded, ${gw.answered} answered`,
@@ -346,6 +350,8 @@ async function main() {
         floor_json: g("json", "floor").cpu_ms_per_req,
         gateway_stream: g("stream").cpu_ms_per_req,
         floor_stream: g("stream", "floor").cpu_ms_per_req,
+        floor_js_json: g("json", "floor-js").cpu_ms_per_req,
+        floor_js_stream: g("stream", "floor-js").cpu_ms_per_req,
       }),
       memory: roundAll(memory),
       bundle: roundAll(bundle),

@@ -144,6 +144,18 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
         )
       : null;
     if (floor) cleanup.push(floor.dispose);
+    const floorJs = withFloor
+      ? await withPid(() =>
+          serveWorker({
+            name: "floor-js",
+            scriptPath: join(HERE, "floor-js.js"),
+            port: 0,
+            bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
+            handleRuntimeStdio: logs.floor.handleRuntimeStdio,
+          }),
+        )
+      : null;
+    if (floorJs) cleanup.push(floorJs.dispose);
     const gateway = await withPid(() =>
       startGateway({
         port: 0,
@@ -159,6 +171,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
     const targets = [
       { name: "direct", url: `${upstreamBase}/chat/completions`, headers: { authorization: "Bearer sk-bench" }, pid: null },
       ...(floor ? [{ name: "floor", url: `${floor.url}/v1/chat/completions`, headers: {}, pid: floor.pid }] : []),
+      ...(floorJs ? [{ name: "floor-js", url: `${floorJs.url}/v1/chat/completions`, headers: {}, pid: floorJs.pid }] : []),
       { name: "gateway", url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, pid: gateway.pid },
       ...peers.map((p) => ({ ...p, pid: null })),
     ].map((t) => ({ ...t, answered: 0 }));

@@ -1,6 +1,7 @@
 import type { ChunkSource } from "../routing/first-token";
 import type { AnthropicUsage } from "../providers/usage-formats";
 import type { StreamEnd } from "./openai-passthrough";
+import { ClientPipe } from "./client-pipe";
 import { concatBytes, containsBytes, dataJson, eventEnd } from "./sse-bytes";
 
 export interface AnthropicPassthroughResult {
@@ -42,30 +43,9 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
   const result: AnthropicPassthroughResult = { end: "cut", usage: null, usageFinal: false, contentEvents: 0 };
   let pending: Uint8Array | null = null;
   let first = true;
-  let last = Date.now();
-  let idleFired = false;
   let errorForwarded = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const arm = (ms: number) => {
-    timer = setTimeout(() => {
-      const quiet = Date.now() - last;
-      if (quiet >= o.idleMs) {
-        idleFired = true;
-        o.abortUpstream(`no data for ${o.idleMs} ms`);
-      } else arm(o.idleMs - quiet);
-    }, ms);
-  };
-  arm(o.idleMs);
-  const write = async (bytes: Uint8Array): Promise<boolean> => {
-    try {
-      await o.writer.write(bytes);
-      return true;
-    } catch {
-      result.end = "client_gone";
-      o.abortUpstream("client disconnected");
-      return false;
-    }
-  };
+  const pipe = new ClientPipe(o, () => (result.end = "client_gone"));
+  const write = (bytes: Uint8Array) => pipe.write(bytes);
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -73,8 +53,8 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
         chunk = await o.reader.read();
       } catch (err) {
         if (result.end !== "client_gone") {
-          result.end = idleFired ? "idle" : "cut";
-          result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
+          result.end = pipe.idleFired ? "idle" : "cut";
+          result.error = pipe.readFailure(err);
         }
         break;
       }
@@ -83,7 +63,7 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
         first = false;
         o.onFirstChunk?.();
       }
-      last = Date.now();
+      pipe.chunkArrived();
       const buf: Uint8Array = pending ? concatBytes(pending, chunk.value) : chunk.value;
       let pos = 0;
       let forwardFrom = 0;
@@ -129,7 +109,6 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
     if (!errorForwarded) await write(o.errorEvent(result.error!, result.end === "idle" ? 504 : 502));
     return result;
   } finally {
-    clearTimeout(timer);
-    if (result.end !== "client_gone") await o.writer.close().catch(() => {});
+    await pipe.end();
   }
 }

@@ -1,4 +1,5 @@
 import type { ChunkSource } from "../routing/first-token";
+import { ClientPipe } from "./client-pipe";
 import { blankNullUsage, concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
 
 /** How a streamed answer ended. */
@@ -33,8 +34,6 @@ export interface PassthroughOptions {
 }
 
 const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
-/** Bytes the pump may have written ahead of the client before it waits for the client to take them. */
-const WRITE_AHEAD = 64 * 1024;
 
 /**
  * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
@@ -47,44 +46,11 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
   let pending: Uint8Array | null = null;
   let finished = false;
   let sawFirstChunk = false;
-  let lastChunkAt = Date.now();
-  let idleFired = false;
-  let idleTimer: ReturnType<typeof setTimeout> | null = null;
-  const armIdle = (ms: number) => {
-    idleTimer = setTimeout(() => {
-      const quiet = Date.now() - lastChunkAt;
-      // Before the first token, the first-token limit watches the provider (routing/first-token.ts).
-      if (quiet >= o.idleMs && o.reader.live !== false) {
-        idleFired = true;
-        o.abortUpstream(`no data for ${o.idleMs} ms`);
-      } else armIdle(Math.max(1, o.idleMs - quiet));
-    }, ms);
-  };
-  armIdle(o.idleMs);
-
-  // Writes are not awaited one by one: the pump goes back to the provider while the client takes the bytes.
-  // Only when more than WRITE_AHEAD bytes are on their way does it wait (backpressure: memory stays flat
-  // however long the stream, however slow the client). A write that fails means the client is gone.
-  let gone = false;
-  let ahead = 0;
-  let lastWrite: Promise<void> = Promise.resolve();
-  const clientGone = () => {
-    if (gone) return;
-    gone = true;
+  const pipe = new ClientPipe(o, () => {
     result.end = "client_gone";
-    // Whatever the upstream read saw meanwhile (our own abort), the reason the stream ended is the client.
     result.error = "client disconnected";
-    o.abortUpstream("client disconnected");
-  };
-  const write = async (bytes: Uint8Array): Promise<boolean> => {
-    if (gone) return false;
-    const n = bytes.length;
-    ahead += n;
-    const p = o.writer.write(bytes).then(() => void (ahead -= n), clientGone);
-    lastWrite = p;
-    if (ahead > WRITE_AHEAD) await p;
-    return !gone;
-  };
+  });
+  const write = (bytes: Uint8Array) => pipe.write(bytes);
   const finishWithUsage = async (): Promise<boolean> => {
     finished = true;
     return (await write(o.usageEvent(result.usageChunk, result.dataEvents))) && (await write(DONE_BYTES));
@@ -96,8 +62,10 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
       try {
         chunk = await o.reader.read();
       } catch (err) {
-        result.error = idleFired ? `upstream stream idle for ${o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
-        if (result.end !== "client_gone") result.end = idleFired ? "idle" : "cut";
+        if (result.end !== "client_gone") {
+          result.error = pipe.readFailure(err);
+          result.end = pipe.idleFired ? "idle" : "cut";
+        }
         break;
       }
       if (chunk.done) {
@@ -112,7 +80,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
         sawFirstChunk = true;
         o.onFirstChunk?.();
       }
-      lastChunkAt = Date.now();
+      pipe.chunkArrived();
       const buf: Uint8Array = pending ? concatBytes(pending, chunk.value) : chunk.value;
       let pos = 0;
       let forwardFrom = 0;
@@ -163,9 +131,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
     await write(o.errorEvent(message, result.end === "idle" ? 504 : 502));
     return result;
   } finally {
-    clearTimeout(idleTimer);
     // The last bytes reached the client, or it went away before they did (then the answer was cancelled).
-    await lastWrite;
-    if (result.end !== "client_gone") await o.writer.close().catch(() => {});
+    await pipe.end();
   }
 }

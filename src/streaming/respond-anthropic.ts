@@ -1,4 +1,3 @@
-import { GatewayError } from "../http/errors";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import type { Json } from "../providers/translate-common";
@@ -8,7 +7,7 @@ import { TIMEOUTS } from "../routing/attempts";
 import { pumpAnthropicStream } from "./anthropic-passthrough";
 import { contentText, estimateTokens } from "./estimate";
 import type { StreamEnd } from "./openai-passthrough";
-import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 import { anthropicStreamError } from "./translate-openai-to-anthropic";
 
 /*
@@ -31,20 +30,8 @@ function estimate(ctx: ResponderContext, completion: number, reported: TokenCoun
 }
 
 async function anthropicJson(ctx: ResponderContext): Promise<Response> {
-  const { planned, response } = ctx.served;
-  let json: Json;
-  try {
-    json = JSON.parse(await response.text()) as Json;
-  } catch (err) {
-    const last = ctx.event.attempts.at(-1)!;
-    last.ok = false;
-    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
-    await ctx.finish("error");
-    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
-  } finally {
-    ctx.served.release();
-  }
-  ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+  const { planned } = ctx.served;
+  const json: Json = await readAnswerJson(ctx);
   const reported = tokensFromAnthropicUsage(json.usage);
   const tokens = reported ?? estimate(ctx, estimateTokens(contentText(json.content)), null);
   const cost = ctx.bill(tokens, reported === null);

@@ -1,4 +1,3 @@
-import { GatewayError } from "../http/errors";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
@@ -7,7 +6,7 @@ import { TIMEOUTS } from "../routing/attempts";
 import { contentText, estimateTokens } from "./estimate";
 import { openAIStreamContinuable } from "./continue-openai";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
-import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 
 const encoder = new TextEncoder();
 
@@ -34,20 +33,8 @@ function estimated(ctx: ResponderContext, completion: number): TokenCounts {
  * OpenRouter always send it).
  */
 async function openAIJson(ctx: ResponderContext): Promise<Response> {
-  const { planned, response } = ctx.served;
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(await response.text()) as Record<string, unknown>;
-  } catch (err) {
-    const last = ctx.event.attempts.at(-1)!;
-    last.ok = false;
-    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
-    await ctx.finish("error");
-    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
-  } finally {
-    ctx.served.release();
-  }
-  ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+  const { planned } = ctx.served;
+  const json = await readAnswerJson(ctx);
   const reported = tokensFromOpenAIUsage(json.usage);
   const choices = json.choices as { message?: { content?: unknown } }[] | undefined;
   const tokens = reported ?? estimated(ctx, estimateTokens(contentText(choices?.[0]?.message?.content)));

@@ -1,16 +1,14 @@
 import type { WireFormat } from "../catalog/types";
-import { GatewayError } from "../http/errors";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { openAIToAnthropicMessage } from "../providers/translate-anthropic-openai";
 import { openAIText, type Json } from "../providers/translate-common";
 import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../providers/translate-openai-anthropic";
 import { geminiToOpenAIChoice, type GeminiResponse } from "../providers/translate-openai-gemini";
-import { AttemptError } from "../providers/upstream";
 import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../providers/usage-formats";
 import { encodeOpenAIStream, openAIStreamError, type OpenAIStreamMeta } from "./encode-openai";
 import { estimateTokens } from "./estimate";
-import { registerResponder, servedHeaders, type ResponderContext } from "./responder";
+import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 import { decodeAnthropicStream } from "./translate-anthropic-to-openai";
 import { decodeGeminiStream } from "./translate-gemini-to-openai";
 import { decodeOpenAIStream } from "./translate-openai-chunks";
@@ -40,22 +38,6 @@ const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: Stream
   anthropic: decodeAnthropicStream,
   gemini: decodeGeminiStream,
 };
-
-async function readUpstreamJson(ctx: ResponderContext): Promise<Json> {
-  const { planned, response } = ctx.served;
-  try {
-    return JSON.parse(await response.text()) as Json;
-  } catch (err) {
-    const last = ctx.event.attempts.at(-1)!;
-    last.ok = false;
-    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
-    await ctx.finish("error");
-    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
-  } finally {
-    ctx.served.release();
-    ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
-  }
-}
 
 function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; cost: bigint } {
   const msg = pivot.choice.message as Json | undefined;
@@ -96,7 +78,7 @@ function toOpenAIClient(upstream: Exclude<WireFormat, "openai">) {
         errorEvent: (message, status) => openAIStreamError(meta, message, status),
       });
     }
-    const pivot = READ_PIVOT[upstream](await readUpstreamJson(ctx));
+    const pivot = READ_PIVOT[upstream](await readAnswerJson(ctx));
     const { tokens, cost } = billPivot(ctx, pivot);
     const body = {
       id: meta.id,
@@ -125,7 +107,7 @@ function toAnthropicClient(upstream: Exclude<WireFormat, "anthropic">) {
         errorEvent: anthropicStreamError,
       });
     }
-    const pivot = READ_PIVOT[upstream](await readUpstreamJson(ctx));
+    const pivot = READ_PIVOT[upstream](await readAnswerJson(ctx));
     const { tokens, cost } = billPivot(ctx, pivot);
     const body = openAIToAnthropicMessage({ choices: [pivot.choice] }, { id: meta.id, model: meta.model, tokens, cost: usdNumber(cost), thinking: meta.thinking });
     void ctx.finish("ok");

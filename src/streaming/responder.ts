@@ -4,6 +4,8 @@ import type { TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
+import { GatewayError } from "../http/errors";
+import { AttemptError } from "../providers/upstream";
 
 /** What a responder needs to turn a provider's 2xx answer into the client's response and a usage record. */
 export interface ResponderContext {
@@ -43,4 +45,26 @@ export function servedHeaders(ctx: ResponderContext, contentType: string): Recor
   };
   if (contentType === "text/event-stream") h["cache-control"] = "no-cache";
   return h;
+}
+
+/**
+ * The provider's whole answer (not streamed), parsed. A body that is not JSON, or that could not be read (the
+ * total time limit passed), fails the attempt: the request is recorded as an error, queued rather than
+ * awaited, and the client gets a 502 naming the provider.
+ */
+export async function readAnswerJson(ctx: ResponderContext): Promise<Record<string, unknown>> {
+  const { planned, response } = ctx.served;
+  try {
+    const json = JSON.parse(await response.text()) as Record<string, unknown>;
+    ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
+    return json;
+  } catch (err) {
+    const last = ctx.event.attempts.at(-1)!;
+    last.ok = false;
+    last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
+    void ctx.finish("error");
+    throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);
+  } finally {
+    ctx.served.release();
+  }
 }

@@ -1,0 +1,90 @@
+import type { ChunkSource } from "../routing/first-token";
+
+export interface ClientPipeOptions {
+  reader: ChunkSource;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Aborts the upstream call (the client is gone, or the provider went silent). */
+  abortUpstream(reason: string): void;
+  idleMs: number;
+}
+
+/** Bytes that may be on their way to the client before the pump waits for it to take them. */
+const WRITE_AHEAD = 64 * 1024;
+
+/**
+ * What a passthrough pump (OpenAI and Anthropic formats) needs around its parsing: the idle watch on the
+ * provider and the writes to the client.
+ *
+ * Idle: a provider silent for `idleMs` once its first token came is aborted (before it, the first-token
+ * limit watches it: routing/first-token.ts). Writes are not awaited one by one: the pump goes back to the
+ * provider while the client takes the bytes, and waits only when more than WRITE_AHEAD are on their way,
+ * so memory stays flat however long the stream and however slow the client. A write that fails means the
+ * client is gone: the upstream call is aborted and `onGone` is told, once.
+ */
+export class ClientPipe {
+  idleFired = false;
+  gone = false;
+  private lastChunkAt = Date.now();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private ahead = 0;
+  private lastWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly o: ClientPipeOptions,
+    private readonly onGone: () => void,
+  ) {
+    this.arm(o.idleMs);
+  }
+
+  /** A chunk came from the provider: the idle clock starts again. */
+  chunkArrived(): void {
+    this.lastChunkAt = Date.now();
+  }
+
+  /** Queues bytes for the client; false once the client is gone. */
+  async write(bytes: Uint8Array): Promise<boolean> {
+    if (this.gone) return false;
+    const n = bytes.length;
+    this.ahead += n;
+    const p = this.o.writer.write(bytes).then(
+      () => void (this.ahead -= n),
+      () => this.clientGone(),
+    );
+    this.lastWrite = p;
+    if (this.ahead > WRITE_AHEAD) await p;
+    return !this.gone;
+  }
+
+  /** Why reading the provider failed: the idle limit, or the error the read threw. */
+  readFailure(err: unknown): string {
+    return this.idleFired ? `upstream stream idle for ${this.o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+
+  /**
+   * Stops the idle watch and waits until the bytes written reached the client (or it went away before they
+   * did: then `onGone` has run); closes the client's stream unless it is gone.
+   */
+  async end(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.lastWrite;
+    if (!this.gone) await this.o.writer.close().catch(() => {});
+  }
+
+  private clientGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    // Told first: whatever the upstream read sees next (our own abort), the reason is the client.
+    this.onGone();
+    this.o.abortUpstream("client disconnected");
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      const quiet = Date.now() - this.lastChunkAt;
+      if (quiet >= this.o.idleMs && this.o.reader.live !== false) {
+        this.idleFired = true;
+        this.o.abortUpstream(`no data for ${this.o.idleMs} ms`);
+      } else this.arm(Math.max(1, this.o.idleMs - quiet));
+    }, ms);
+  }
+}
