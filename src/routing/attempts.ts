@@ -252,23 +252,20 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
   input.clientSignal?.addEventListener("abort", onClientAbort);
-  const abortAfter = (ms: number, message: string) =>
-    setTimeout(() => controller.abort(new AttemptError(0, message, "timeout")), Math.max(0, ms));
+  // One timer per attempt, whatever its phase (headers, first token, the rest of the total): a phase sets
+  // its deadline, and the timer, when it fires early because the deadline moved on, sleeps again until it.
   const totalMessage = `no complete answer from ${providerId} within the total time limit`;
-  let timer = input.stream && t.headers < remaining
-    ? abortAfter(t.headers, `no response from ${providerId} within ${t.headers} ms`)
-    : abortAfter(remaining, totalMessage);
+  const limit = new Deadline(() => controller.abort(new AttemptError(0, limit.message, "timeout")));
+  if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`);
+  else limit.set(t0 + remaining, totalMessage);
   const release = () => {
-    clearTimeout(timer);
+    limit.clear();
     input.clientSignal?.removeEventListener("abort", onClientAbort);
   };
   const note = (status: number, ok: boolean, error?: string) =>
     input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
   // From the first token the stream's idle timer watches the provider; the total limit still applies.
-  const tokenArrived = () => {
-    clearTimeout(timer);
-    timer = abortAfter(remaining - (Date.now() - t0), `stream exceeded the total time limit of ${t.total} ms`);
-  };
+  const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`);
   try {
     const response = await sendUpstream({
       provider: resolved,
@@ -290,12 +287,8 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
       note(response.status, true);
       return { served: served(NO_CHUNKS) };
     }
-    clearTimeout(timer);
-    const elapsed = Date.now() - t0;
-    timer =
-      t.first_token < remaining
-        ? abortAfter(t.first_token - elapsed, `no first token from ${providerId} within ${t.first_token} ms`)
-        : abortAfter(remaining - elapsed, totalMessage);
+    if (t.first_token < remaining) limit.set(t0 + t.first_token, `no first token from ${providerId} within ${t.first_token} ms`);
+    else limit.set(t0 + remaining, totalMessage);
     if (early && response.body) {
       note(response.status, true);
       return { served: served(NO_CHUNKS), waiting: { reader: response.body.getReader(), tokenArrived } };
@@ -315,6 +308,39 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
     const error = toAttemptError(err, controller.signal);
     note(error.status, false, error.message);
     return { error, kind: null };
+  }
+}
+
+/** A deadline that can move, on one timer: moved later, the timer stays; moved earlier, it is re-armed. */
+class Deadline {
+  message = "";
+  private at = Infinity;
+  private due = Infinity;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly expire: () => void) {}
+
+  set(at: number, message: string): void {
+    this.at = at;
+    this.message = message;
+    if (at < this.due) this.arm(at);
+  }
+
+  clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.at = this.due = Infinity;
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.due = at;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.due = Infinity;
+      if (Date.now() >= this.at) this.expire();
+      else if (this.at !== Infinity) this.arm(this.at);
+    }, Math.max(0, at - Date.now()));
   }
 }
 

@@ -79,6 +79,9 @@ function prefixed(prefix: Uint8Array[], reader: ReadableStreamDefaultReader<Uint
   };
 }
 
+/** Decodes whole events only (never a part of a character), so one decoder serves every guard. */
+const decoder = new TextDecoder();
+
 /** What the guard needs from the attempt loop. */
 export interface GuardHooks {
   /** The aborted attempt's reason, if its signal has one (first-token timeout, client gone). */
@@ -115,7 +118,6 @@ export class FirstTokenGuard implements ChunkSource {
 
   private async untilToken(): Promise<ReadableStreamReadResult<Uint8Array>> {
     const out: Uint8Array[] = [];
-    const decoder = new TextDecoder();
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
