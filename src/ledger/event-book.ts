@@ -108,12 +108,10 @@ export interface Recorded {
   leaseUse: Map<string, bigint>;
 }
 
-const INSERT_EVENT = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider,
-   status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens,
-   cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
- ON CONFLICT (id) DO NOTHING
- RETURNING seq`;
+/** Rows in a JSON array of arrays (one parameter, so a batch of any size is one statement). */
+const INSERT_EVENTS = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider, status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash)
+ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, value ->> 24
+ FROM json_each(?)`;
 
 const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, prompt_tokens, completion_tokens,
    cached_tokens, cache_write_tokens, reasoning_tokens, cost, requests)
@@ -165,7 +163,18 @@ export class EventBook {
         d.prompt_tokens, d.completion_tokens, d.cached_tokens, d.cache_write_tokens, d.reasoning_tokens, d.cost, d.requests,
       ),
     );
+    // Known ids (a batch sent again after a lost reply) are skipped; one query for the whole batch.
+    const known = new Set(
+      this.sql
+        .exec<{ id: string }>(`SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))`, JSON.stringify(events.map((e) => e.id)))
+        .toArray()
+        .map((r) => r.id),
+    );
+    /** The new rows, as JSON arrays in INSERT_EVENTS's column order: one statement writes them all. */
+    const rows: unknown[][] = [];
     for (const e of events) {
+      if (known.has(e.id)) continue;
+      known.add(e.id);
       const answered = e.status !== "error";
       const hasContent = logContent && (e.prompt != null || e.completion != null);
       const row: EventRow = {
@@ -195,15 +204,12 @@ export class EventBook {
       };
       row.hash = chainHash(head.hash, auditRecordOf(row));
       const hour = hourBucket(e.created_at);
-      // A known id is skipped (RETURNING gives no row); any other conflict fails the batch rather than drop it.
-      const cur = this.sql.exec(
-        INSERT_EVENT,
+      rows.push([
         row.seq, row.id, row.created_at, hour, row.key_id, row.user_id, row.model_requested, row.model, row.provider,
         row.status, answered ? 1 : 0, row.streamed, row.cancelled, row.estimated, row.prompt_tokens, row.completion_tokens,
         row.cached_tokens, row.cache_write_tokens, row.reasoning_tokens, row.cost, row.ttfb_ms, row.latency_ms, row.attempts,
         row.content_sha256, row.hash,
-      );
-      if (cur.toArray().length === 0) continue;
+      ]);
       inserted++;
       head = { seq: row.seq, hash: row.hash };
       if (hasContent) {
@@ -214,6 +220,8 @@ export class EventBook {
       recorded.spend.push({ created_at: e.created_at, hour, key_id: e.key_id, user: e.user || null, cost: row.cost });
       rollups.add(hour, row);
     }
+    // Any conflict here (the ids are new) fails the batch rather than drop a record.
+    if (rows.length > 0) this.sql.exec(INSERT_EVENTS, JSON.stringify(rows));
     rollups.flush();
     if (inserted > 0) setMeta(this.sql, "audit_head", JSON.stringify(head));
     const finalHead = head;
