@@ -82,5 +82,6 @@ export async function messages(c: Context<HonoEnv>): Promise<Response> {
     provider: req.provider,
     messages: req.messages,
     estimatePromptTokens: () => estimatePromptTokens(req.messages, req.system),
+    anthropicBeta: c.req.header("anthropic-beta"),
   });
 }

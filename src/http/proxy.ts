@@ -118,6 +118,9 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       attempts: plan.attempts,
       stream: greq.stream,
       bodyFor: (planned) => JSON.stringify(bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned)),
+      headersFor: greq.anthropicBeta
+        ? (planned) => (planned.provider.format === "anthropic" ? { "anthropic-beta": greq.anthropicBeta! } : undefined)
+        : undefined,
       clientSignal: c.req.raw.signal,
       log: event.attempts,
       retries: route.retries,

@@ -21,6 +21,8 @@ export interface GatewayRequest {
   estimatePromptTokens(): number;
   /** Text of messages, for estimating completion tokens of the answer where no usage came. */
   messages: readonly { content?: unknown }[];
+  /** The client's `anthropic-beta` header (Anthropic format in): passed to Anthropic-format providers. */
+  anthropicBeta?: string;
 }
 
 export type { TokenCounts };

@@ -19,6 +19,8 @@ export interface UpstreamCall {
   stream: boolean;
   body: string;
   signal: AbortSignal;
+  /** Headers of this call only (e.g. the client's anthropic-beta), over the adapter's. */
+  headers?: Record<string, string>;
 }
 
 /** Sends one chat call to a provider; resolves with its response headers, whatever the status. */
@@ -28,6 +30,7 @@ export async function sendUpstream(call: UpstreamCall): Promise<Response> {
     "content-type": "application/json",
     accept: call.stream ? "text/event-stream" : "application/json",
     ...adapter.staticHeaders,
+    ...call.headers,
     ...(apiKey ? adapter.authHeaders(apiKey) : {}),
   };
   const url = adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);

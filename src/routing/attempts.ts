@@ -84,6 +84,8 @@ export interface AttemptsInput {
   stream: boolean;
   /** The upstream body for one planned attempt (translated to its provider's format). */
   bodyFor(planned: PlannedAttempt): string;
+  /** Headers for one planned attempt beyond its adapter's, if any. */
+  headersFor?(planned: PlannedAttempt): Record<string, string> | undefined;
   clientSignal: AbortSignal | undefined;
   /** Where each try is noted (the usage event's attempts list). */
   log: Attempt[];
@@ -273,6 +275,7 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
       stream: input.stream,
       body: input.bodyFor(planned),
       signal: controller.signal,
+      headers: input.headersFor?.(planned),
     });
     if (!response.ok) {
       const text = await response.text().catch(() => "");

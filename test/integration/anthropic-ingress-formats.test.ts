@@ -68,6 +68,22 @@ describe("Anthropic format in, Anthropic upstream", () => {
     expect(g.user).toBe("u-7");
   });
 
+  it("passes the client's anthropic-beta header to Anthropic-format providers, and to no other", async () => {
+    const k = await newTeamKey();
+    const beta = "prompt-caching-2024-07-31,output-128k-2025-02-19";
+    const t = tag("an-beta");
+    const r = await messages(k.key, { model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: `hi [[tag=${t}]]` }] }, { "anthropic-beta": beta });
+    expect(r.status).toBe(200);
+    expect((await upstreamLog(t))[0]!.beta).toBe(beta);
+    const t2 = tag("an-beta-gpt");
+    const r2 = await messages(k.key, { model: GPT, max_tokens: 50, messages: [{ role: "user", content: `hi [[tag=${t2}]]` }] }, { "anthropic-beta": beta });
+    expect(r2.status).toBe(200);
+    expect((await upstreamLog(t2))[0]!.beta).toBeNull();
+    const t3 = tag("an-nobeta");
+    expect((await messages(k.key, { model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: `hi [[tag=${t3}]]` }] })).status).toBe(200);
+    expect((await upstreamLog(t3))[0]!.beta).toBeNull();
+  });
+
   it("streams the provider's events unchanged but for usage.cost in message_delta", async () => {
     const k = await newTeamKey();
     const t = tag("an-an-s");

@@ -2,10 +2,10 @@ import { SELF } from "cloudflare:test";
 import { builtinCatalog, type ModelPricing } from "../../src/catalog";
 
 /** POST /v1/messages with an x-api-key, as the Anthropic SDK sends it. */
-export function messages(key: string, body: Record<string, unknown>): Promise<Response> {
+export function messages(key: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
   return SELF.fetch("http://gateway/v1/messages", {
     method: "POST",
-    headers: { "content-type": "application/json", "x-api-key": key, "anthropic-version": "2023-06-01" },
+    headers: { "content-type": "application/json", "x-api-key": key, "anthropic-version": "2023-06-01", ...headers },
     body: JSON.stringify(body),
   });
 }

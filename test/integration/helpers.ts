@@ -70,6 +70,7 @@ export interface UpstreamLogEntry {
   at: number;
   path: string;
   auth: string | null;
+  beta: string | null;
   body: Record<string, any>;
   closed_at: number | null;
   completed: boolean;

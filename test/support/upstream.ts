@@ -28,7 +28,7 @@
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
  *
- * GET /__log?tag=NAME returns what the server received for the tag: [{ at, path, auth, body, closed_at, completed }],
+ * GET /__log?tag=NAME returns what the server received for the tag: [{ at, path, auth, beta, body, closed_at, completed }],
  * where closed_at is when the connection of that request closed and completed whether the whole answer was sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -39,6 +39,8 @@ export interface ReceivedRequest {
   at: number;
   path: string;
   auth: string | null;
+  /** The anthropic-beta header, if one came. */
+  beta: string | null;
   body: Record<string, unknown>;
   /** When the response's connection closed (null while open). */
   closed_at: number | null;
@@ -198,6 +200,7 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
         at: Date.now(),
         path: url.pathname,
         auth: req.headers.authorization ?? (req.headers["x-api-key"] as string) ?? (req.headers["x-goog-api-key"] as string) ?? null,
+        beta: (req.headers["anthropic-beta"] as string | undefined) ?? null,
         body,
         closed_at: null,
         completed: false,
