@@ -21,7 +21,8 @@ export const BACKOFF_MAX_MS = 4_000;
 /** Never more than four attempts a second on one provider. */
 export const MIN_SPACING_MS = 250;
 
-const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+// 529: Anthropic's "overloaded", transient like 503.
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504, 529]);
 const PROVIDER_SPECIFIC_STATUSES = new Set([401, 403, 404]);
 
 const CONTEXT_RE =

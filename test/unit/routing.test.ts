@@ -138,7 +138,7 @@ describe("retry decisions", () => {
     expect(classifyFailure(400, "invalid_request_error", "temperature must be at most 2")).toBeNull();
     expect(classifyFailure(503, undefined, "context length")).toBeNull();
     const http = (s: number) => new AttemptError(s, "", "http");
-    expect([408, 429, 500, 502, 503, 504].map((s) => decide(http(s), null))).toEqual(Array(6).fill("retry"));
+    expect([408, 429, 500, 502, 503, 504, 529].map((s) => decide(http(s), null))).toEqual(Array(7).fill("retry"));
     expect([401, 403, 404].map((s) => decide(http(s), null))).toEqual(["next", "next", "next"]);
     expect(decide(http(400), null)).toBe("stop");
     expect(decide(http(400), "context_length")).toBe("next");
