@@ -18,6 +18,8 @@ beforeAll(async () => {
   gateway = await gatewayOn(persistTo, {
     OPENAI_BASE_URL: `http://127.0.0.1:${upstream.port}/v1`,
     OPENAI_API_KEY: "sk-e2e-upstream",
+    GROQ_BASE_URL: `http://127.0.0.1:${upstream.port}/v1`,
+    GROQ_API_KEY: "sk-e2e-groq",
     MOCK_PROVIDER: "on",
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key });
@@ -119,5 +121,42 @@ describe("the openai SDK through the gateway", () => {
       ["openai/gpt-4o-mini", 2],
     ]);
     expect(u.totals.requests).toBe(4);
+  });
+});
+
+describe("the openai SDK through a failover before the first token", () => {
+  // OpenRouter's routing fields go in the body as they are; the SDK passes unknown fields through.
+  const routed = (tag: string, directives: string) =>
+    ({
+      model: "openai/gpt-4.1-mini",
+      models: ["openai/gpt-4.1-mini", "groq/llama-3.1-8b-instant"],
+      provider: { timeouts_ms: { first_token: 300 }, retries: 0 },
+      messages: [{ role: "user" as const, content: `[[tag=${tag};${directives}]]` }],
+      stream: true as const,
+    }) as OpenAI.ChatCompletionCreateParamsStreaming;
+
+  it("a primary that sends its role chunk and then nothing: the stream goes on with the fallback's answer", async () => {
+    const stream = client.chat.completions.stream(routed("e2e-fo", "stall_after@gpt-4.1-mini=1;reply@llama-3.1-8b-instant=from the fallback;ct=3"));
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const c of stream) chunks.push(c);
+    const done = await stream.finalChatCompletion();
+    expect(done.choices[0]!.message).toMatchObject({ role: "assistant", content: "from the fallback" });
+    expect(done.choices[0]!.finish_reason).toBe("stop");
+    expect(chunks.filter((c) => c.choices[0]?.delta?.role === "assistant")).toHaveLength(1);
+    const last = chunks.at(-1) as OpenAI.ChatCompletionChunk & { provider: string; usage: Usage };
+    expect(last.model).toBe("groq/llama-3.1-8b-instant");
+    expect(last.usage.completion_tokens).toBe(3);
+    expect(last.usage.cost).toBe(Number(expectedCost("groq/llama-3.1-8b-instant", { prompt: last.usage.prompt_tokens, completion: 3 })));
+  });
+
+  it("when no candidate sends a first token, the SDK raises the in-band error", async () => {
+    const t0 = Date.now();
+    const err = await (async () => {
+      const stream = await client.chat.completions.create(routed("e2e-fo-none", "stall_after=1"));
+      for await (const _ of stream) void _;
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(String(err.message)).toMatch(/no first token from groq within 300 ms/);
+    expect(Date.now() - t0).toBeLessThan(3_000);
   });
 });
