@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_KV_KEY, describeConfigError, GatewayConfig, type StoredConfig } from "../../src/catalog/config-schema";
 import { CliError, d1, kvGet, kvPut, sqlValue, type Target } from "../wrangler";
+import { settleNewest } from "./settle";
 
 /** Reads a config file: JSON (.json) or YAML (anything else; YAML is a superset of JSON). */
 export function readConfigFile(file: string): unknown {
@@ -44,13 +45,23 @@ export async function pushConfig(t: Target, file: string): Promise<{ version: nu
        SELECT COALESCE(MAX(version), 0) + 1, ${sqlValue(document)}, ${sqlValue(actor())}, ${now} FROM gateway_config;
      INSERT INTO admin_audit (at, actor, action, target, detail)
        SELECT ${now}, ${sqlValue(actor())}, 'config.push', 'gateway', 'version ' || MAX(version) FROM gateway_config;
-     SELECT MAX(version) AS version FROM gateway_config;`,
+     SELECT version FROM gateway_config WHERE pushed_at = ${now} AND document = ${sqlValue(document)} ORDER BY version DESC LIMIT 1;`,
   );
   const version = Number(rows[0]?.version);
   if (!Number.isInteger(version) || version < 1) throw new CliError("the config version was not recorded");
   const stored: StoredConfig = { version, document: doc ?? {}, pushed_at: new Date(now).toISOString().slice(0, 10) };
-  await kvPut(t, CONFIG_KV_KEY, JSON.stringify(stored));
+  const write = (v: StoredConfig) => kvPut(t, CONFIG_KV_KEY, JSON.stringify(v));
+  await write(stored);
+  // A push racing this one may have reached KV first with an older version: KV ends with the newest.
+  await settleNewest(stored, () => newestConfig(t), write);
   return { version, providers: cfg.providers.length, models: cfg.models.length };
+}
+
+/** The newest version in D1, as KV holds it. */
+async function newestConfig(t: Target): Promise<StoredConfig | null> {
+  const [row] = await d1(t, `SELECT version, document, pushed_at FROM gateway_config ORDER BY version DESC LIMIT 1`);
+  if (!row) return null;
+  return { version: Number(row.version), document: JSON.parse(String(row.document)) as StoredConfig["document"], pushed_at: new Date(Number(row.pushed_at)).toISOString().slice(0, 10) };
 }
 
 export async function currentConfig(t: Target): Promise<StoredConfig | null> {

@@ -5,6 +5,7 @@ import { CliError, d1, kvPut, sqlValue, type Target } from "../wrangler";
 import { readConfigFile } from "./config";
 import { checkTeam } from "./keys";
 import { diffDocuments } from "./policy-diff";
+import { settleNewest } from "./settle";
 
 /**
  * `switchyard policy validate|push|pull|history|diff|rollback`. Every pushed version is kept in D1
@@ -84,8 +85,11 @@ export async function pushDocument(t: Target, checked: CheckedPolicy, rollbackOf
        WHERE t.id = ${sqlValue(team)} ORDER BY p.version DESC LIMIT 1;`,
   );
   if (rows.length === 0) throw new CliError(`team ${team} does not exist; create it with: switchyard teams create ${team}`);
+  const write = (v: StoredVersion) => kvPut(t, policyKvKey(team), JSON.stringify({ version: v.version, document: v.document }));
   const latest = toStored(rows[0]!);
-  await kvPut(t, policyKvKey(team), JSON.stringify({ version: latest.version, document: latest.document }));
+  await write(latest);
+  // A push racing this one may have reached KV first with an older version: KV ends with the newest.
+  await settleNewest(latest, () => pullPolicy(t, team), write);
   return { team, version: latest.version };
 }
 
