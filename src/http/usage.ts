@@ -41,7 +41,14 @@ const UsageParams = z.object({
 
 /** An hour bucket "YYYY-MM-DDTHH" for a bound: a day covers its first (from) or last (to) hour. */
 function hourBound(v: string, edge: "from" | "to"): string {
-  if (DAY.test(v)) return `${v}T${edge === "from" ? "00" : "23"}`;
+  if (DAY.test(v)) {
+    // A calendar day that exists (2026-02-30 does not).
+    const day = new Date(`${v}T00:00:00Z`);
+    if (Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== v) {
+      throw new GatewayError("bad_request", `${edge}: ${v} is not a date`, { details: { param: edge } });
+    }
+    return `${v}T${edge === "from" ? "00" : "23"}`;
+  }
   const ms = Date.parse(/[Zz]|[+-]\d{2}:\d{2}$/.test(v) ? v : `${v}${v.length === 13 ? ":00" : ""}Z`);
   if (Number.isNaN(ms)) throw new GatewayError("bad_request", `${edge}: not a valid date-time`, { details: { param: edge } });
   return new Date(ms).toISOString().slice(0, 13);

@@ -115,5 +115,9 @@ describe("GET /v1/usage", () => {
     expect(e2.param).toBe("from");
     const e3 = await expectError(await gw(`/v1/usage?from=${today()}&to=${dayOffset(-1)}`, { key: k1.key }), 400, "bad_request");
     expect(e3.message).toBe("from is after to");
+    const e4 = await expectError(await gw("/v1/usage?from=2026-13-45", { key: k1.key }), 400, "bad_request");
+    expect(e4.message).toBe("from: 2026-13-45 is not a date");
+    const e5 = await expectError(await gw("/v1/usage?to=2026-02-30", { key: k1.key }), 400, "bad_request");
+    expect(e5.message).toBe("to: 2026-02-30 is not a date");
   });
 });
