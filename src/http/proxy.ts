@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { holdRequest } from "../ledger/request-hold";
+import { capLogged, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
@@ -13,6 +13,7 @@ import { runAttempts, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, healthLookup, refreshHealth, reportAnswer } from "../routing/health";
 import { emptyPlanError, planAttempts } from "../routing/plan";
+import { CompletionLog } from "../streaming/completion-log";
 import { responderFor } from "../streaming/responder";
 import type { HonoEnv } from "./app";
 import { GatewayError } from "./errors";
@@ -90,6 +91,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     models: plan.attempts.map((a) => a.model),
     contentLength: c.req.header("content-length"),
   });
+  // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
+  const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
   let finished = false;
   const finish = (ended: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
@@ -98,6 +101,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     const status = served?.chunks.failed ? "error" : ended;
     event.status = status;
     event.latency_ms = Date.now() - started;
+    if (completion && status !== "error") event.completion = capLogged(completion.text());
     if (status !== "error") {
       reportAnswer(env, waitUntil, event.provider, event.model, {
         status,
@@ -160,6 +164,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       return cost;
     },
     finish,
+    completion,
     continuation: route.continueOnCut
       ? continuationFor(greq, planned, plan.attempts, {
           env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, started, health: healthGate(env, waitUntil),

@@ -223,7 +223,11 @@ const MAX_LOGGED_CHARS = 100_000;
 
 function loggedPrompt(greq: GatewayRequest): string {
   const b = greq.body;
-  const s = JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages });
+  return capLogged(JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages }));
+}
+
+/** A logged prompt or completion, cut at MAX_LOGGED_CHARS with a note of how much was left out. */
+export function capLogged(s: string): string {
   return s.length > MAX_LOGGED_CHARS ? `${s.slice(0, MAX_LOGGED_CHARS)}…[truncated ${s.length - MAX_LOGGED_CHARS} chars]` : s;
 }
 

@@ -24,6 +24,7 @@ export interface AnthropicPassthroughOptions {
   abortUpstream(reason: string): void;
   idleMs: number;
   onFirstChunk?: () => void;
+  tap?: (bytes: Uint8Array) => void;
 }
 
 const enc = new TextEncoder();

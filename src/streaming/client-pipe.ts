@@ -6,6 +6,8 @@ export interface ClientPipeOptions {
   /** Aborts the upstream call (the client is gone, or the provider went silent). */
   abortUpstream(reason: string): void;
   idleMs: number;
+  /** Sees every byte the client is sent (the completion log of a team that keeps one). */
+  tap?: (bytes: Uint8Array) => void;
 }
 
 /** Bytes that may be on their way to the client before the pump waits for it to take them. */
@@ -44,6 +46,7 @@ export class ClientPipe {
   /** Queues bytes for the client; false once the client is gone. */
   async write(bytes: Uint8Array): Promise<boolean> {
     if (this.gone) return false;
+    this.o.tap?.(bytes);
     const n = bytes.length;
     this.ahead += n;
     const p = this.o.writer.write(bytes).then(

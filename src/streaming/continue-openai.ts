@@ -64,6 +64,8 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
   const writer = writable.getWriter();
   const created = Math.floor(event.created_at / 1000);
   const promptEstimate = ctx.greq.estimatePromptTokens();
+  // Both parts of a continued answer reach the completion log, as the client got them.
+  const tap = ctx.completion?.tap("openai");
 
   const chunkBytes = (served: Served, body: Record<string, unknown>) =>
     encoder.encode(`data: ${JSON.stringify({ id: requestId, object: "chat.completion.chunk", created, ...body, model: served.planned.model.id, provider: served.planned.provider.name })}\n\n`);
@@ -88,6 +90,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     pumpOpenAIStream({
       reader: served.chunks,
       writer: w,
+      tap,
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),
       abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),

@@ -31,6 +31,7 @@ export interface PassthroughOptions {
   abortUpstream(reason: string): void;
   idleMs: number;
   onFirstChunk?: () => void;
+  tap?: (bytes: Uint8Array) => void;
 }
 
 const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");

@@ -1,5 +1,6 @@
 import type { TokenCounts } from "../ledger/cost";
 import type { OpenAIToolCall, ReasoningDetail } from "../providers/translate-common";
+import type { CompletionLog } from "./completion-log";
 
 /**
  * The pivot of stream translation: every translated upstream stream is decoded into these OpenAI-style
@@ -33,8 +34,11 @@ export class StreamState {
   chars = 0;
   /** Malformed events skipped. */
   dropped = 0;
+  /** The team keeps its completions: every delta goes there too. */
+  log?: CompletionLog;
 
   count(delta: PivotDelta): void {
+    this.log?.add(delta);
     this.chars += (delta.content?.length ?? 0) + (delta.reasoning?.length ?? 0);
     for (const t of delta.tool_calls ?? []) this.chars += t.function?.arguments?.length ?? 0;
   }

@@ -37,6 +37,7 @@ async function anthropicJson(ctx: ResponderContext): Promise<Response> {
   const cost = ctx.bill(tokens, reported === null);
   json.usage = { ...(json.usage as Json | undefined), cost: usdNumber(cost) };
   json.model = planned.model.id;
+  ctx.completion?.setMessage(json.content ?? null);
   void ctx.finish("ok");
   return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
 }
@@ -51,6 +52,7 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
     const result = await pumpAnthropicStream({
       reader: ctx.served.chunks,
       writer,
+      tap: ctx.completion?.tap("anthropic"),
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),

@@ -42,6 +42,7 @@ async function openAIJson(ctx: ResponderContext): Promise<Response> {
   json.usage = usageWithCost(json.usage, tokens, cost);
   json.model = planned.model.id;
   json.provider = planned.provider.name;
+  ctx.completion?.setMessage((json.choices as { message?: unknown }[] | undefined)?.[0]?.message ?? null);
   json.system_fingerprint ??= null;
   void ctx.finish("ok");
   return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
@@ -69,6 +70,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
     const result = await pumpOpenAIStream({
       reader: served.chunks,
       writer,
+      tap: ctx.completion?.tap("openai"),
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),

@@ -91,6 +91,7 @@ function toOpenAIClient(upstream: Exclude<WireFormat, "openai">) {
       system_fingerprint: null,
       usage: { ...openAIUsageFromTokens(tokens), cost: usdNumber(cost) },
     };
+    ctx.completion?.setMessage(pivot.choice.message ?? null);
     void ctx.finish("ok");
     return new Response(JSON.stringify(body), { status: 200, headers: servedHeaders(ctx, "application/json") });
   };
@@ -110,6 +111,7 @@ function toAnthropicClient(upstream: Exclude<WireFormat, "anthropic">) {
     const pivot = READ_PIVOT[upstream](await readAnswerJson(ctx));
     const { tokens, cost } = billPivot(ctx, pivot);
     const body = openAIToAnthropicMessage({ choices: [pivot.choice] }, { id: meta.id, model: meta.model, tokens, cost: usdNumber(cost), thinking: meta.thinking });
+    ctx.completion?.setMessage(body.content ?? null);
     void ctx.finish("ok");
     return new Response(JSON.stringify(body), { status: 200, headers: servedHeaders(ctx, "application/json") });
   };

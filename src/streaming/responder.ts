@@ -4,6 +4,7 @@ import type { TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
+import type { CompletionLog } from "./completion-log";
 import { GatewayError } from "../http/errors";
 import { AttemptError } from "../providers/upstream";
 
@@ -20,6 +21,8 @@ export interface ResponderContext {
   finish(status: UsageStatus): Promise<void>;
   /** Set when the team's policy lets a stream cut mid-answer continue on a fallback (routing.continue_on_cut). */
   continuation?: Continuation;
+  /** Set when the team's policy keeps prompts and completions (data.log_prompts): the answer goes here. */
+  completion?: CompletionLog;
 }
 
 export type Responder = (ctx: ResponderContext) => Promise<Response>;

@@ -33,6 +33,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
   const writer = writable.getWriter();
   const encoder = new TextEncoder();
   const state = new StreamState();
+  state.log = ctx.completion;
   let billed: { tokens: TokenCounts; cost: bigint } | null = null;
   const ending: StreamEnding = {
     bill: () => {

@@ -7,6 +7,8 @@ import { chat, eventually, gw, newTeamKey, uniqueTag, usageOf, userMsg, type Tes
 import { adminGet, ledgerOf, setPolicy } from "./ledger-helpers";
 
 const MINI = "openai/gpt-4o-mini";
+const CLAUDE = "anthropic/claude-haiku-4.5";
+const WEATHER = [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }];
 
 async function page(team: string, cursor: number, limit = 7): Promise<AuditPage> {
   const r = await adminGet(`/v1/audit/export?team=${team}&cursor=${cursor}&limit=${limit}`);
@@ -80,6 +82,43 @@ describe("audit chain", () => {
     expect((await page(loud.team, 0)).records.every((r) => /^[0-9a-f]{64}$/.test(r.record.content_sha256 ?? ""))).toBe(true);
     expect((await verifyChain((c) => page(loud.team, c))).ok).toBe(true);
     expect((await usageOf(loud.key)).totals.requests).toBe(2);
+  });
+
+  it("keeps each answer beside its prompt, streamed or not, passed through or translated", async () => {
+    const k = await newTeamKey();
+    await setPolicy(k.team, { data: { log_prompts: true } });
+    const tag = uniqueTag("answers");
+    const sent: { id: string; what: string }[] = [];
+    const send = async (what: string, path: string, body: Record<string, unknown>) => {
+      const r = await gw(path, { key: k.key, method: "POST", json: body });
+      expect(r.status, what).toBe(200);
+      await r.text();
+      sent.push({ id: r.headers.get("x-request-id")!, what });
+    };
+    const user = (d: string) => [{ role: "user", content: `[[tag=${tag};${d}]] keep this` }];
+    await send("openai json", "/v1/chat/completions", { model: MINI, messages: user("reply=plain answer") });
+    await send("openai stream", "/v1/chat/completions", { model: MINI, stream: true, messages: user("reply=streamed answer") });
+    await send("openai stream, tool", "/v1/chat/completions", { model: MINI, stream: true, messages: user("reply=let me look;tool=get_weather"), tools: WEATHER });
+    await send("anthropic stream, tool", "/v1/messages", { model: CLAUDE, max_tokens: 50, stream: true, messages: user("reply=let me look;tool=get_weather"), tools: [{ name: "get_weather", input_schema: { type: "object" } }] });
+    await send("anthropic json", "/v1/messages", { model: CLAUDE, max_tokens: 50, messages: user("reply=whole from claude") });
+    await send("anthropic stream", "/v1/messages", { model: CLAUDE, max_tokens: 50, stream: true, messages: user("reply=from claude") });
+    await send("translated stream", "/v1/messages", { model: MINI, max_tokens: 50, stream: true, messages: user("reply=from gpt") });
+    await send("translated json", "/v1/chat/completions", { model: CLAUDE, messages: user("reply=json from claude") });
+    const rows = await eventually(async () => {
+      const r = await runInDurableObject(ledgerOf(k.team), (_, state) => state.storage.sql.exec(`SELECT id, prompt, completion FROM content`).toArray());
+      return r.length === sent.length ? r : null;
+    });
+    const completion = (what: string) => JSON.parse(String(rows.find((r) => r.id === sent.find((s) => s.what === what)!.id)!.completion));
+    expect(completion("openai json")).toMatchObject({ role: "assistant", content: "plain answer" });
+    expect(completion("openai stream")).toEqual({ content: "streamed answer" });
+    expect(completion("openai stream, tool")).toEqual({ content: "let me look", tool_calls: [{ name: "get_weather", arguments: '{"city":"Paris"}' }] });
+    expect(completion("anthropic stream, tool")).toEqual({ content: "let me look", tool_calls: [{ name: "get_weather", arguments: '{"city":"Paris"}' }] });
+    expect(completion("anthropic stream")).toEqual({ content: "from claude" });
+    expect(completion("anthropic json")).toEqual([{ type: "text", text: "whole from claude" }]);
+    expect(completion("translated stream")).toEqual({ content: "from gpt" });
+    expect(completion("translated json")).toMatchObject({ role: "assistant", content: "json from claude" });
+    for (const r of rows) expect(String(r.prompt)).toContain("keep this");
+    expect((await verifyChain((c) => page(k.team, c))).ok).toBe(true);
   });
 
   it("records kept before the chain existed join it, in order, when the ledger migrates", async () => {
