@@ -58,6 +58,8 @@ beforeAll(async () => {
     GEMINI_BASE_URL: `${origin}/v1beta`,
     GEMINI_API_KEY: "gemini-e2e",
     ACME_API_KEY: "sk-acme-e2e",
+    GROQ_BASE_URL: `${origin}/v1`,
+    GROQ_API_KEY: "sk-groq-e2e",
   });
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
@@ -301,5 +303,28 @@ describe.each([
     expect(missing).toBeInstanceOf(Anthropic.NotFoundError);
     const limited = await anthropic.messages.create({ model, max_tokens: 5, messages: [{ role: "user", content: `[[tag=${t("429")};status=429]]` }] }).catch((e) => e);
     expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+  });
+});
+
+describe("@anthropic-ai/sdk → OpenAI-format providers, through a failover before the first token", () => {
+  it("the primary sends its role chunk and stalls: one message, the fallback's text and tool call, its usage", async () => {
+    const stream = anthropic.messages.stream({
+      model: GPT,
+      max_tokens: 256,
+      tools: [{ name: "get_weather", description: "Weather for a city", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+      messages: [{ role: "user", content: "[[tag=e2e-an-fo;stall_after@gpt-4o-mini=1;reply=Looking.;tool=get_weather;args={\"city\":\"Lima\"};pt=70;ct=9]]" }],
+      // OpenRouter's routing fields, in the body as they are.
+      ...({ models: [GPT, "groq/llama-3.1-8b-instant"], provider: { timeouts_ms: { first_token: 300 }, retries: 0 } } as object),
+    });
+    const events: string[] = [];
+    stream.on("streamEvent", (e) => void events.push(e.type));
+    const final = await stream.finalMessage();
+    expect(events.filter((e) => e === "message_start")).toHaveLength(1);
+    expect(final.content.find((b) => b.type === "text")).toMatchObject({ text: "Looking." });
+    expect(final.content.find((b) => b.type === "tool_use")).toMatchObject({ name: "get_weather", input: { city: "Lima" } });
+    expect(final.stop_reason).toBe("tool_use");
+    expect(final.usage).toMatchObject({ input_tokens: 70, output_tokens: 9 });
+    const { response } = await stream.withResponse();
+    await expectLedger(response.headers.get("x-request-id"), "groq/llama-3.1-8b-instant", { prompt: 70, completion: 9 });
   });
 });
