@@ -1,6 +1,7 @@
 import { requireKey } from "./auth/middleware";
 import { newApp } from "./http/app";
 import { chatCompletions } from "./http/chat";
+import { countTokens } from "./http/count-tokens";
 import { anthropicErrors, messages } from "./http/messages";
 import { listModels } from "./http/models";
 import { generation, keyInfo, usage } from "./http/usage";
@@ -13,6 +14,7 @@ const app = newApp();
 
 app.post("/v1/chat/completions", requireKey("inference"), chatCompletions);
 app.post("/v1/messages", anthropicErrors, requireKey("inference"), messages);
+app.post("/v1/messages/count_tokens", anthropicErrors, requireKey("inference"), countTokens);
 app.get("/v1/models", listModels);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
 app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);

@@ -328,3 +328,13 @@ describe("@anthropic-ai/sdk → OpenAI-format providers, through a failover befo
     await expectLedger(response.headers.get("x-request-id"), "groq/llama-3.1-8b-instant", { prompt: 70, completion: 9 });
   });
 });
+
+describe("@anthropic-ai/sdk messages.countTokens", () => {
+  it("counts at an Anthropic-format provider, and estimates for other models", async () => {
+    const counted = await anthropic.messages.countTokens({ model: CLAUDE, messages: [{ role: "user", content: "[[tag=e2e-count;pt=1234]] hello" }] });
+    expect(counted.input_tokens).toBe(1234);
+    const { data, response } = await anthropic.messages.countTokens({ model: GPT, messages: [{ role: "user", content: "y".repeat(800) }] }).withResponse();
+    expect(data.input_tokens).toBeGreaterThanOrEqual(200);
+    expect(response.headers.get("x-switchyard-estimated")).toBe("true");
+  });
+});

@@ -84,6 +84,42 @@ describe("Anthropic format in, Anthropic upstream", () => {
     expect((await upstreamLog(t3))[0]!.beta).toBeNull();
   });
 
+  it("count_tokens: an Anthropic-format provider counts; other models are estimated, and say so", async () => {
+    const k = await newTeamKey();
+    const count = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      SELF.fetch("http://gateway/v1/messages/count_tokens", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": k.key, "anthropic-version": "2023-06-01", ...headers },
+        body: JSON.stringify(body),
+      });
+    const t = tag("an-count");
+    const body = { model: CLAUDE, system: "Be terse.", messages: [{ role: "user", content: `hi [[tag=${t};pt=321]]` }], tools: [{ name: "f", input_schema: { type: "object" } }] };
+    const r = await count({ ...body, provider: { order: ["anthropic"] } }, { "anthropic-beta": "token-counting-2024-11-01" });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ input_tokens: 321 });
+    expect(r.headers.get("x-switchyard-model")).toBe(CLAUDE);
+    expect(r.headers.get("x-switchyard-estimated")).toBeNull();
+    const [sent] = await upstreamLog(t);
+    expect(sent).toMatchObject({ path: "/v1/messages/count_tokens", auth: "sk-ant-test-upstream", beta: "token-counting-2024-11-01" });
+    expect(sent!.body).toEqual({ ...body, model: "claude-haiku-4-5-20251001" });
+
+    const e = await count({ model: GPT, messages: [{ role: "user", content: "x".repeat(400) }] });
+    expect(e.status).toBe(200);
+    expect(e.headers.get("x-switchyard-estimated")).toBe("true");
+    expect(((await e.json()) as { input_tokens: number }).input_tokens).toBeGreaterThanOrEqual(100);
+
+    const missing = await count({ model: "anthropic/claude-nope", messages: [{ role: "user", content: "x" }] });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.type).toBe("not_found_error");
+    const t2 = tag("an-count-err");
+    const bad = await count({ model: CLAUDE, messages: [{ role: "user", content: `[[tag=${t2};status=400;error_message=messages: too many]]` }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error).toMatchObject({ type: "invalid_request_error", message: "anthropic: messages: too many" });
+    // Counting is not a request for an answer: nothing is billed or recorded.
+    const usage = await SELF.fetch("http://gateway/v1/usage", { headers: { authorization: `Bearer ${k.key}` } });
+    expect(((await usage.json()) as any).totals.requests).toBe(0);
+  });
+
   it("streams the provider's events unchanged but for usage.cost in message_delta", async () => {
     const k = await newTeamKey();
     const t = tag("an-an-s");

@@ -8,6 +8,8 @@
  *   thinking=TEXT     reasoning text before the answer (Anthropic thinking block, Gemini thought part,
  *                     OpenAI-format `reasoning`)
  *
+ * POST /v1/messages/count_tokens answers {"input_tokens": pt (default 42)}.
+ *
  * Usage directives mean the same normalised counts in every format: pt is the whole prompt (cache reads
  * `cached` and writes `cw` included), ct the whole completion (`reasoning` included). Anthropic reports
  * them as input_tokens = pt − cached − cw and output_tokens_details.thinking_tokens; Gemini as
@@ -36,6 +38,7 @@ export const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamG
 /** The handler for a path the base OpenAI handler does not serve (or serves without tools / reasoning). */
 export function formatHandler(path: string, d: Directives): Handler | undefined {
   if (path === "/v1/messages") return anthropicHandler;
+  if (path === "/v1/messages/count_tokens") return anthropicCountHandler;
   if (GEMINI_PATH.test(path)) return geminiHandler;
   if (path === "/v1/chat/completions" && (d.tool || d.thinking)) return openAIRichHandler;
   return undefined;
@@ -97,6 +100,14 @@ const aev = (type: string, data: Body) => `event: ${type}\ndata: ${JSON.stringif
 function reject(res: ServerResponse, path: string, status: number, message: string): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(errorBody(path, status, message)));
+}
+
+/** Anthropic's token count: `pt` (default 42) as input_tokens, with the same header checks as /v1/messages. */
+async function anthropicCountHandler(req: IncomingMessage, res: ServerResponse, _body: Body, d: Directives): Promise<void> {
+  if (req.headers["anthropic-version"] !== "2023-06-01") return reject(res, "/v1/messages", 400, "anthropic-version: header is required");
+  if (!req.headers["x-api-key"]) return reject(res, "/v1/messages", 401, "x-api-key header is required");
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ input_tokens: Number(d.pt ?? 42) }));
 }
 
 async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body: Body, d: Directives): Promise<void> {

@@ -1,0 +1,97 @@
+import type { Context } from "hono";
+import * as z from "zod";
+import { cachedCatalog, loadCatalog } from "../catalog/load";
+import { loadPolicy } from "../policy/load";
+import { resolveRoute } from "../policy/route";
+import { trimSlash } from "../providers/openai-compatible";
+import { resolveProvider } from "../providers/registry";
+import { upstreamErrorMessage } from "../providers/upstream";
+import { upstreamTimeouts } from "../routing/attempts";
+import { healthLookup } from "../routing/health";
+import { emptyPlanError, planAttempts } from "../routing/plan";
+import { estimatePromptTokens } from "../streaming/estimate";
+import type { HonoEnv } from "./app";
+import { maxBodyBytes, parseWith, readJsonBody } from "./body";
+import { GatewayError } from "./errors";
+import { anthropicModelId } from "./messages";
+import { ProviderPreferences } from "./schemas";
+
+const Block = z.looseObject({ type: z.string() });
+const CountTokensRequest = z.looseObject({
+  model: z.string().min(1).max(256),
+  messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(Block)]) })).min(1, "at least one message is required"),
+  system: z.union([z.string(), z.array(Block)]).optional(),
+  tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
+  provider: ProviderPreferences.optional(),
+});
+
+/**
+ * POST /v1/messages/count_tokens: the input tokens of a Messages request, without running it (the Anthropic
+ * SDK's `messages.countTokens`). The model is planned under the team's policy as a request for it would be
+ * (a denied or unknown model gets the same 403 / 404, with reasons). For a model an Anthropic-format
+ * provider serves, that provider counts (free there, so no usage event); for any other model the gateway
+ * estimates (about 4 characters a token) and says so with `x-switchyard-estimated: true`.
+ */
+export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
+  const env = c.env;
+  const body = (await readJsonBody(c.req.raw, maxBodyBytes(env))) as Record<string, unknown>;
+  const req = parseWith(CountTokensRequest, body);
+  const caller = c.get("caller");
+  const now = Date.now();
+  const catalog = cachedCatalog() ?? (await loadCatalog(env));
+  const model = anthropicModelId(catalog, req.model);
+  const { policy } = await loadPolicy(env, caller.team);
+  const route = resolveRoute(policy, caller.key?.id ?? null, { models: [model], provider: req.provider });
+  const plan = planAttempts({
+    models: [model],
+    catalog,
+    route,
+    health: healthLookup(now),
+    providerUnavailable: (id) => {
+      const r = resolveProvider(env, id);
+      return "unavailable" in r ? r.unavailable : null;
+    },
+  });
+  if (plan.attempts.length === 0) throw emptyPlanError(plan, now);
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": c.get("requestId") };
+
+  const counter = plan.attempts.find((a) => a.provider.format === "anthropic");
+  if (!counter) {
+    const first = plan.attempts[0]!;
+    const estimate = { input_tokens: estimatePromptTokens(req.messages, req.system) };
+    return new Response(JSON.stringify(estimate), {
+      headers: { ...headers, "x-switchyard-estimated": "true", "x-switchyard-model": first.model.id, "x-switchyard-provider": first.provider.id },
+    });
+  }
+
+  const resolved = resolveProvider(env, counter.provider.id);
+  if ("unavailable" in resolved) throw new GatewayError("upstream_unreachable", resolved.unavailable);
+  const { models: _models, provider: _provider, ...upstreamBody } = body;
+  const beta = c.req.header("anthropic-beta");
+  let res: Response;
+  try {
+    res = await fetch(`${trimSlash(resolved.baseUrl)}/v1/messages/count_tokens`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...resolved.adapter.staticHeaders,
+        ...(beta ? { "anthropic-beta": beta } : {}),
+        ...(resolved.apiKey ? resolved.adapter.authHeaders(resolved.apiKey) : {}),
+      },
+      body: JSON.stringify({ ...upstreamBody, model: counter.model.upstream_id }),
+      signal: AbortSignal.timeout(upstreamTimeouts(env).headers),
+    });
+  } catch (err) {
+    const timedOut = (err as Error)?.name === "TimeoutError";
+    throw new GatewayError(timedOut ? "upstream_timeout" : "upstream_unreachable", `${counter.provider.id}: ${timedOut ? "no answer in time" : String((err as Error)?.message ?? err)}`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    const message = `${counter.provider.id}: ${upstreamErrorMessage(text)}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429) {
+      throw new GatewayError("bad_request", message, { status: res.status });
+    }
+    throw new GatewayError(res.status === 429 ? "rate_limited" : "upstream_error", message);
+  }
+  return new Response(text, { headers: { ...headers, "x-switchyard-model": counter.model.id, "x-switchyard-provider": counter.provider.id } });
+}
