@@ -49,21 +49,10 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   hash: string;
 }
 
-/** The change one batch makes to one rollup row. */
-interface RollupDelta {
-  hour: string;
-  model: string;
-  provider: string;
-  key_id: string;
-  user_id: string;
-  requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  cost: number;
-}
+const SUMMED = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"] as const;
+
+/** The change one batch makes to one rollup row: its key, the requests and the sums of SUMMED. */
+type RollupDelta = Pick<EventRow, "model" | "provider" | "key_id" | "user_id" | (typeof SUMMED)[number]> & { hour: string; requests: number };
 
 /**
  * A batch's rollup changes, summed per row so that a batch makes one upsert per (hour, model, provider, key,
@@ -94,8 +83,6 @@ class RollupDeltas {
     this.rows.clear();
   }
 }
-
-const SUMMED = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"] as const;
 
 /** A stored record (`team` is "": the ledger is the team's; the caller knows which). */
 export type StoredEvent = UsageEvent & { answered: boolean };
