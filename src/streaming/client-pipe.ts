@@ -10,6 +10,18 @@ export interface ClientPipeOptions {
   tap?: (bytes: Uint8Array) => void;
 }
 
+/**
+ * The status of the in-band error that ends a stream whose read failed: 504 for a time limit (idle, first
+ * token, total), the status of a gateway error (every candidate failed before its first token), else 502.
+ */
+export function failureStatus(err: unknown, idle: boolean): number {
+  if (idle) return 504;
+  const e = err as { status?: unknown; kind?: unknown } | null;
+  if (e?.kind === "timeout") return 504;
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 600) return e.status;
+  return 502;
+}
+
 /** Bytes that may be on their way to the client before the pump waits for it to take them. */
 const WRITE_AHEAD = 64 * 1024;
 
@@ -56,6 +68,11 @@ export class ClientPipe {
     this.lastWrite = p;
     if (this.ahead > WRITE_AHEAD) await p;
     return !this.gone;
+  }
+
+  /** The status of the in-band error for a failed read (failureStatus). */
+  readFailureStatus(err: unknown): number {
+    return failureStatus(err, this.idleFired);
   }
 
   /** Why reading the provider failed: the idle limit, or the error the read threw. */

@@ -52,6 +52,8 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
     result.error = "client disconnected";
   });
   const write = (bytes: Uint8Array) => pipe.write(bytes);
+  /** The in-band error's status, if the stream ends in one. */
+  let errorStatus = 502;
   const finishWithUsage = async (): Promise<boolean> => {
     finished = true;
     return (await write(o.usageEvent(result.usageChunk, result.dataEvents))) && (await write(DONE_BYTES));
@@ -66,6 +68,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
         if (result.end !== "client_gone") {
           result.error = pipe.readFailure(err);
           result.end = pipe.idleFired ? "idle" : "cut";
+          errorStatus = pipe.readFailureStatus(err);
         }
         break;
       }
@@ -129,7 +132,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
     }
     const message = result.error ?? "upstream stream ended before the answer finished";
     result.error = message;
-    await write(o.errorEvent(message, result.end === "idle" ? 504 : 502));
+    await write(o.errorEvent(message, errorStatus));
     return result;
   } finally {
     // The last bytes reached the client, or it went away before they did (then the answer was cancelled).

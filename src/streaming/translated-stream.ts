@@ -3,6 +3,7 @@ import type { UsageStatus } from "../ledger/event";
 import { AttemptError } from "../providers/upstream";
 import { TIMEOUTS } from "../routing/attempts";
 import { StreamState, type PivotChunk } from "./pivot";
+import { failureStatus } from "./client-pipe";
 import { servedHeaders, type ResponderContext } from "./responder";
 import { sseEvents, watchedChunks, type SseEvent } from "./sse-parse";
 
@@ -51,6 +52,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
 
   const work = (async () => {
     let end: End = "cut";
+    let errorStatus = 502;
     let error: string | undefined;
     const chunks = watchedChunks(served.chunks, {
       idleMs,
@@ -80,10 +82,11 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       else {
         end = idle ? "idle" : "cut";
         error = idle ? `upstream stream idle for ${idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
+        errorStatus = failureStatus(err, idle);
       }
     } finally {
       if (end === "cut" || end === "idle") {
-        await writer.write(encoder.encode(opts.errorEvent(error!, end === "idle" ? 504 : 502))).catch(() => {});
+        await writer.write(encoder.encode(opts.errorEvent(error!, errorStatus))).catch(() => {});
       }
       if (end !== "client_gone") await writer.close().catch(() => {});
       else await writer.abort().catch(() => {});

@@ -189,6 +189,7 @@ describe("retries and failover", () => {
     const err = events.at(-1);
     expect(err.choices[0].finish_reason).toBe("error");
     expect(err.error.message).toMatch(/no first token from groq within 300 ms/);
+    expect(err.error.code).toBe(504);
     expect((await calls(tag)).map((x) => x.model)).toEqual([P, F]);
     expect(ms).toBeLessThan(1500);
     const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
