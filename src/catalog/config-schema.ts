@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { decimalAmount } from "../ledger/decimal";
 import { BUILTIN_PROVIDERS } from "./builtin";
 
 /**
@@ -8,7 +9,7 @@ import { BUILTIN_PROVIDERS } from "./builtin";
  */
 
 /** Dollars per token as a decimal string, exact to 1e-12 (the ledger's sub-unit). */
-const Price = z.string().regex(/^\d+(\.\d{1,12})?$/, 'dollars per token as a decimal string with at most 12 decimals, e.g. "0.0000006"');
+const Price = decimalAmount('dollars per token with at most 12 decimals, e.g. "0.0000006" or 0.0000006');
 
 export const ConfigPricing = z.strictObject({
   prompt: Price,

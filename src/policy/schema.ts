@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { decimalAmount } from "../ledger/decimal";
 
 /**
  * A team's policy document, shared by the Worker and the CLI (`switchyard policy validate|push`).
@@ -6,7 +7,7 @@ import * as z from "zod";
  */
 const Glob = z.string().min(1).max(200);
 const ModelId = z.string().min(3).max(200).regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._:/-]+$/, "expected provider/model");
-const UsdAmount = z.string().regex(/^\d+(\.\d{1,12})?$/, 'a dollar amount as a decimal string, e.g. "5.00"');
+const UsdAmount = decimalAmount('a dollar amount with at most 12 decimals, e.g. "5.00" or 5');
 
 const AllowDeny = z.strictObject({
   allow: z.array(Glob).default([]),

@@ -3,6 +3,7 @@ import { builtinCatalog } from "../../src/catalog";
 import { mergeConfig } from "../../src/catalog/config";
 import { describeConfigError, GatewayConfig } from "../../src/catalog/config-schema";
 import { costOf, usdToSubunits } from "../../src/ledger/cost";
+import { plainDecimal } from "../../src/ledger/decimal";
 
 const provider = { id: "acme", base_url: "https://llm.acme.example/v1", api_key_secret: "ACME_API_KEY" };
 const model = { id: "acme/llama-70b", context_length: 131072, pricing: { prompt: "0.0000006", completion: "0.0000008" } };
@@ -29,6 +30,21 @@ describe("gateway config schema", () => {
     expect(error({ providers: [{ ...provider, id: "openai" }] })).toBe("providers[0].id: openai is a built-in provider");
     expect(error({ providers: [{ ...provider, base_url: "ftp://x" }] })).toMatch(/^providers\[0\]\.base_url: /);
     expect(error({ providers: [{ ...provider, api_key_secret: "lower" }] })).toMatch(/^providers\[0\]\.api_key_secret: /);
+    expect(error({ models: [{ ...model, pricing: { prompt: -0.1, completion: 1 } }] })).toMatch(/^models\[0\]\.pricing\.prompt: /);
+    expect(error({ models: [{ ...model, pricing: { prompt: 1e-13, completion: 1 } }] })).toMatch(/^models\[0\]\.pricing\.prompt: /);
+  });
+
+  it("takes prices as plain numbers too, as the decimal written", () => {
+    const cfg = GatewayConfig.parse({ providers: [provider], models: [{ ...model, pricing: { prompt: 0.0000006, completion: 0.0000024, request: 0.001, input_cache_read: 0 } }] });
+    expect(cfg.models[0]!.pricing).toEqual({ prompt: "0.0000006", completion: "0.0000024", request: "0.001", input_cache_read: "0" });
+  });
+});
+
+describe("plainDecimal", () => {
+  it("writes a number's shortest decimal without an exponent", () => {
+    expect([5, 5.25, 0.1, 6e-7, 1.5e-11, 2.5e-7, 123456.789, 1e21, 0].map(plainDecimal)).toEqual([
+      "5", "5.25", "0.1", "0.0000006", "0.000000000015", "0.00000025", "123456.789", "1000000000000000000000", "0",
+    ]);
   });
 });
 
