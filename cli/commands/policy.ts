@@ -1,4 +1,5 @@
 import { builtinCatalog } from "../../src/catalog";
+import { firstMatch } from "../../src/policy/glob";
 import { PolicyDocument, policyKvKey, validatePolicy } from "../../src/policy/schema";
 import type { Command } from "../main";
 import { CliError, d1, kvPut, sqlValue, type Target } from "../wrangler";
@@ -31,7 +32,10 @@ export function checkPolicy(doc: unknown, source: string): CheckedPolicy {
   return { document: doc as Record<string, unknown>, policy: r.policy, warnings: catalogWarnings(r.policy) };
 }
 
-/** Model ids the built-in catalog does not know (they may come from `config push`, so only a warning). */
+/**
+ * What is valid but likely a mistake: alias targets the built-in catalog does not know (they may come from
+ * `config push`), and alias targets the policy's own model lists rule out (the planner would skip them).
+ */
 function catalogWarnings(p: PolicyDocument): string[] {
   const out: string[] = [];
   const known = (id: string) => builtinCatalog.model(id.replace(/:(nitro|floor)$/, "")) !== undefined || builtinCatalog.models.some((m) => m.id === `${m.provider}/${id}`);
@@ -39,6 +43,12 @@ function catalogWarnings(p: PolicyDocument): string[] {
     targets.forEach((t, i) => {
       const id = typeof t === "string" ? t : t.model;
       if (!known(id)) out.push(`aliases.${name}.${i}: ${id} is not in the built-in catalog (a model added by config push?)`);
+      // The planner matches the lists against the target and the alias's own name.
+      const denied = firstMatch(p.models.deny, id, name);
+      if (denied) out.push(`aliases.${name}.${i}: ${id} is denied by models.deny "${denied}"; the alias will never use it`);
+      else if (p.models.allow.length > 0 && !firstMatch(p.models.allow, id, name)) {
+        out.push(`aliases.${name}.${i}: ${id} is not in models.allow; the alias will never use it`);
+      }
     });
   }
   return out;

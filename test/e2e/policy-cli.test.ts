@@ -67,6 +67,13 @@ describe("switchyard policy", () => {
     expect(r.stderr).toContain("aliases.quick.0: expected provider/model");
     const good = file("v1.yaml", `team: ${TEAM}\naliases:\n  quick: [mock/echo]\n`);
     expect(await ok(["policy", "validate", good])).toBe(`${good} is a valid policy for team ${TEAM}`);
+    // Valid, but an alias target its own lists rule out is worth a warning.
+    const odd = file("odd.yaml", `team: ${TEAM}\nmodels: { allow: ["mock/*", "openai/*"], deny: ["openai/gpt-4o"] }\naliases:\n  quick: [mock/echo, openai/gpt-4o, groq/llama-3.1-8b-instant]\nbudgets: [{ scope: team, period: day, limit_usd: 5 }]\n`);
+    const w = await cli(["policy", "validate", odd]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout).toContain('warning: aliases.quick.1: openai/gpt-4o is denied by models.deny "openai/gpt-4o"; the alias will never use it');
+    expect(w.stdout).toContain("warning: aliases.quick.2: groq/llama-3.1-8b-instant is not in models.allow; the alias will never use it");
+    expect(w.stdout).not.toContain("aliases.quick.0");
   });
 
   it("push: an alias starts to route within the bound", async () => {
