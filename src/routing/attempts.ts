@@ -73,7 +73,8 @@ export interface Served {
 
 /** The circuit breakers as the attempt loop sees them (routing/health.ts in the Worker). */
 export interface HealthGate {
-  admit(p: PlannedAttempt): "go" | "probe" | "skip";
+  /** A promise only when the answer needs the shared health (a half-open circuit's probe). */
+  admit(p: PlannedAttempt): "go" | "probe" | "skip" | Promise<"go" | "probe" | "skip">;
   report(p: PlannedAttempt, o: Outcome): void;
   release(p: PlannedAttempt): void;
 }
@@ -185,7 +186,8 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
         last = cancelled(planned);
         break;
       }
-      const admission = input.health?.admit(planned) ?? "go";
+      const admitted = input.health?.admit(planned) ?? "go";
+      const admission = typeof admitted === "string" ? admitted : await admitted;
       if (admission === "skip") {
         next();
         continue;

@@ -14,6 +14,8 @@ const STALE_MS = 7 * 86_400_000;
  */
 export class Health extends DurableObject<Env> {
   private records = new Map<string, CircuitRecord>();
+  /** Half-open probes in flight anywhere, by key: which isolate holds it, and until when the claim holds. */
+  private probes = new Map<string, { holder: string; until: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -41,6 +43,8 @@ export class Health extends DurableObject<Env> {
       if (!rec) this.records.set(r.key, (rec = newRecord(r.at)));
       applyReport(rec, r, cfg);
       changed.add(r.key);
+      // A probe's outcome ends its claim.
+      if (r.probe) this.probes.delete(r.key);
     }
     if (changed.size > 0) {
       this.ctx.storage.transactionSync(() => {
@@ -56,6 +60,26 @@ export class Health extends DurableObject<Env> {
       });
     }
     return Object.fromEntries(this.records);
+  }
+
+  /**
+   * One probe at a time across all isolates: grants the half-open circuit's probe to the first caller until
+   * its outcome is reported (or released, or `ttlMs` passes: an isolate that died with it), and answers
+   * with the current record so a caller learns a circuit another probe has meanwhile closed. The isolate
+   * that holds a claim may claim again: it knows its own probe ended before its report reaches here.
+   */
+  claimProbe(key: string, ttlMs: number, holder: string): { granted: boolean; record: CircuitRecord | null } {
+    const now = Date.now();
+    const record = this.records.get(key) ?? null;
+    const held = this.probes.get(key);
+    if (held !== undefined && held.until > now && held.holder !== holder) return { granted: false, record };
+    this.probes.set(key, { holder, until: now + ttlMs });
+    return { granted: true, record };
+  }
+
+  /** Gives a probe back without an outcome (its client went away). */
+  releaseProbe(key: string): void {
+    this.probes.delete(key);
   }
 
   snapshot(): Record<string, CircuitRecord> {

@@ -27,6 +27,18 @@ const localChange = new Map<string, number>();
 let changes = 0;
 /** Keys with a half-open probe in flight from this isolate. */
 const probing = new Set<string>();
+/** Keys whose probe another isolate holds (the Health object said so), until when this isolate assumes so. */
+const probingElsewhere = new Map<string, number>();
+/** How long a probe claim holds in the Health object without an outcome (an isolate that died with it). */
+const PROBE_CLAIM_MS = 60_000;
+/** How long an isolate told that another holds the probe skips the candidate before it asks again. */
+const ELSEWHERE_MS = 250;
+
+/** This isolate, as the Health object knows the holder of a probe claim (made on first use: no randomness at startup). */
+let isolateId: string | null = null;
+const holder = () => (isolateId ??= crypto.randomUUID());
+
+const inFlight = (key: string, now: number) => probing.has(key) || (probingElsewhere.get(key) ?? 0) > now;
 let pending: HealthReport[] = [];
 let lastSync = 0;
 let syncing: Promise<void> | null = null;
@@ -42,23 +54,46 @@ export function healthLookup(now = Date.now()): (provider: string, model: string
   return (provider, model) => {
     const key = healthKey(provider, model);
     const rec = records.get(key);
-    return rec ? viewOf(rec, now, probing.has(key)) : undefined;
+    return rec ? viewOf(rec, now, inFlight(key, now)) : undefined;
   };
 }
 
+export type Admission = "go" | "probe" | "skip";
+
 /**
  * Whether an attempt may go now: "go" (closed), "probe" (half-open; this caller holds the one probe until
- * it reports or releases), or "skip" (open, or another probe is in flight).
+ * it reports or releases), or "skip" (open, or another probe is in flight). With `claim` (the Health
+ * object), a half-open circuit's probe is one across all isolates: the caller waits for the object's
+ * answer (only then, and only for a half-open circuit, does a request wait on it). If the object cannot be
+ * reached, this isolate's probe stands.
  */
-export function admit(provider: string, model: string, now = Date.now()): "go" | "probe" | "skip" {
+export function admit(
+  provider: string,
+  model: string,
+  now = Date.now(),
+  claim?: (key: string) => Promise<{ granted: boolean; record: CircuitRecord | null }>,
+): Admission | Promise<Admission> {
   const key = healthKey(provider, model);
-  const view = viewOf(records.get(key), now, probing.has(key));
+  const view = viewOf(records.get(key), now, inFlight(key, now));
   if (view.circuit === "closed") return "go";
-  if (view.circuit === "half_open") {
-    probing.add(key);
-    return "probe";
-  }
-  return "skip";
+  if (view.circuit !== "half_open") return "skip";
+  probing.add(key);
+  if (!claim) return "probe";
+  return claim(key).then(
+    ({ granted, record }): Admission => {
+      if (record?.state === "closed") {
+        // Another isolate's probe closed it meanwhile: traffic goes again.
+        records.set(key, record);
+        probing.delete(key);
+        return "go";
+      }
+      if (granted) return "probe";
+      probing.delete(key);
+      probingElsewhere.set(key, Date.now() + ELSEWHERE_MS);
+      return "skip";
+    },
+    (): Admission => "probe",
+  );
 }
 
 /** Gives the probe back without an outcome (the client went away). */
@@ -153,18 +188,24 @@ export function resetLocalHealth(): void {
   localChange.clear();
   changes = 0;
   probing.clear();
+  probingElsewhere.clear();
   pending = [];
   lastSync = 0;
   syncing = null;
   flushTimer = null;
 }
 
-/** The circuit breakers as one request's attempt loop uses them. */
+/** The circuit breakers as one request's attempt loop uses them; probes are claimed in the Health object. */
 export function healthGate(env: Env, waitUntil: (p: Promise<unknown>) => void) {
+  const stub = () => env.HEALTH!.get(env.HEALTH!.idFromName("global"));
+  const claim = env.HEALTH ? (key: string) => stub().claimProbe(key, PROBE_CLAIM_MS, holder()) : undefined;
   return {
-    admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id),
+    admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id, Date.now(), claim),
     report: (p: { provider: { id: string }; model: { id: string } }, o: Outcome) => reportOutcome(env, waitUntil, p.provider.id, p.model.id, o),
-    release: (p: { provider: { id: string }; model: { id: string } }) => releaseProbe(p.provider.id, p.model.id),
+    release: (p: { provider: { id: string }; model: { id: string } }) => {
+      releaseProbe(p.provider.id, p.model.id);
+      if (env.HEALTH) waitUntil(stub().releaseProbe(healthKey(p.provider.id, p.model.id)).catch(() => {}));
+    },
   };
 }
 

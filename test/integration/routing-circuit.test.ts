@@ -126,6 +126,46 @@ describe("circuit breaker", () => {
   });
 });
 
+describe("half-open probes across isolates", () => {
+  it("one probe at a time everywhere: while another isolate holds it this one skips; its success closes the circuit here too", async () => {
+    const PRIMARY = "openai/gpt-6-luna";
+    const P = "gpt-6-luna";
+    const key = healthKey("openai", PRIMARY);
+    const k = await teamWithPolicy({ routing: { retries: 0 } });
+    const tag = uniqueTag("circ-global");
+    await tripCircuit(k.key, PRIMARY, P, tag);
+    await sleep(OPEN_MS + 50);
+    // Half-open now. Another isolate claims the probe first.
+    expect(await healthStub().claimProbe(key, 60_000, "another-isolate")).toMatchObject({ granted: true });
+    const send = async () => {
+      const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag}]]`) });
+      await r.body?.cancel();
+      return r.headers.get("x-switchyard-model");
+    };
+    expect(await send()).toBe(FALLBACK);
+    await sleep(300); // past this isolate's memo of the refusal: it asks again, and is refused again
+    expect(await send()).toBe(FALLBACK);
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+    // The other isolate's probe succeeds and reaches the object: the next claim here learns the circuit closed.
+    await healthStub().report([{ key, at: Date.now(), ok: true, probe: true }]);
+    await sleep(300);
+    expect(await send()).toBe(PRIMARY);
+    expect(await send()).toBe(PRIMARY);
+    expect(await modelCalls(tag, P)).toBe(FAILURES + 2);
+  });
+
+  it("a claim whose isolate never reports lapses, and another may probe", async () => {
+    const key = healthKey("openai", "openai/gpt-lapse");
+    expect((await healthStub().claimProbe(key, 200, "a")).granted).toBe(true);
+    expect((await healthStub().claimProbe(key, 200, "b")).granted).toBe(false);
+    expect((await healthStub().claimProbe(key, 200, "a")).granted).toBe(true); // its own holder may claim again
+    await sleep(250);
+    expect((await healthStub().claimProbe(key, 200, "b")).granted).toBe(true);
+    await healthStub().releaseProbe(key);
+    expect((await healthStub().claimProbe(key, 200, "c")).granted).toBe(true);
+  });
+});
+
 describe("latency and throughput averages", () => {
   it("serve sort: latency and :nitro (throughput)", async () => {
     const A = "deepseek/deepseek-v4-pro";
