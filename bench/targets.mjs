@@ -131,31 +131,23 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
     const outdir = join(tmp, "bundle");
     const [scriptPath, { key }] = await Promise.all([buildWorker(outdir, buildArgs), seed(join(tmp, "state"))]);
 
-    const floor = withFloor
-      ? await withPid(() =>
-          serveWorker({
-            name: "floor",
-            scriptPath: join(HERE, "floor.js"),
-            port: 0,
-            bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
-            handleRuntimeStdio: logs.floor.handleRuntimeStdio,
-            ...(inspect === "floor" ? { inspectorPort } : {}),
-          }),
-        )
-      : null;
-    if (floor) cleanup.push(floor.dispose);
-    const floorJs = withFloor
-      ? await withPid(() =>
-          serveWorker({
-            name: "floor-js",
-            scriptPath: join(HERE, "floor-js.js"),
-            port: 0,
-            bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
-            handleRuntimeStdio: logs.floor.handleRuntimeStdio,
-          }),
-        )
-      : null;
-    if (floorJs) cleanup.push(floorJs.dispose);
+    // A bare Worker of bench/ (floor.js, floor-js.js) in front of the upstream, served like the gateway.
+    const serveFloor = async (name, file, extra = {}) => {
+      const w = await withPid(() =>
+        serveWorker({
+          name,
+          scriptPath: join(HERE, file),
+          port: 0,
+          bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
+          handleRuntimeStdio: logs.floor.handleRuntimeStdio,
+          ...extra,
+        }),
+      );
+      cleanup.push(w.dispose);
+      return w;
+    };
+    const floor = withFloor ? await serveFloor("floor", "floor.js", inspect === "floor" ? { inspectorPort } : {}) : null;
+    const floorJs = withFloor ? await serveFloor("floor-js", "floor-js.js") : null;
     const gateway = await withPid(() =>
       startGateway({
         port: 0,

@@ -31,6 +31,22 @@ export async function gatewayOn(persistTo: string, vars: Record<string, string>)
   };
 }
 
+/**
+ * A request's ledger record (`GET /v1/generation`), once it is written with its final status (usage lands
+ * within the batch window, 100 ms); undefined if none came within 5 s.
+ */
+export async function generationRecord(gateway: LocalGateway, key: string, requestId: string): Promise<Record<string, any> | undefined> {
+  let g: Record<string, any> | undefined;
+  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    const r = await fetch(`${gateway.url}/v1/generation?id=${requestId}`, { headers: { authorization: `Bearer ${key}` } });
+    if (r.status === 200) {
+      g = ((await r.json()) as { data: Record<string, any> }).data;
+      if (g.status !== "error") break;
+    } else await r.body?.cancel();
+  }
+  return g;
+}
+
 /** Runs `switchyard <args>` (node cli/bin.mjs); resolves with its exit code and output. */
 export function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

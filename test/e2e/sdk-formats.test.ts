@@ -5,8 +5,9 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed } from "../../scripts/gateway.mjs";
 import { builtinCatalog, type ModelPricing } from "../../src/catalog";
+import { costAt, type TokenUse } from "../support/money";
 import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { cli, freshState, gatewayOn, type LocalGateway } from "./gateway";
+import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
 
 /*
  * The official SDKs, unmodified but for base URL and key, through the gateway served by workerd, each
@@ -70,48 +71,10 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-interface Tokens {
-  prompt: number;
-  completion: number;
-  cached?: number;
-  cacheWrite?: number;
-  reasoning?: number;
-}
-
-function pico(usd: string): bigint {
-  const [whole, frac = ""] = usd.split(".");
-  if (frac.length > 12) throw new Error(`${usd}: finer than a picodollar`);
-  return BigInt(whole!) * 10n ** 12n + BigInt(frac.padEnd(12, "0"));
-}
-
-/** tokens × price strings, exactly, as decimal dollars with 12 places (the ledger's cost_exact). */
-function exactCost(p: ModelPricing, t: Tokens): string {
-  const prompt = pico(p.prompt);
-  const completion = pico(p.completion);
-  const cached = BigInt(t.cached ?? 0);
-  const cw = BigInt(t.cacheWrite ?? 0);
-  const reasoning = BigInt(t.reasoning ?? 0);
-  const total =
-    (BigInt(t.prompt) - cached - cw) * prompt +
-    cached * (p.input_cache_read ? pico(p.input_cache_read) : prompt) +
-    cw * (p.input_cache_write ? pico(p.input_cache_write) : prompt) +
-    (BigInt(t.completion) - reasoning) * completion +
-    reasoning * (p.internal_reasoning ? pico(p.internal_reasoning) : completion) +
-    (p.request ? pico(p.request) : 0n);
-  return `${total / 10n ** 12n}.${(total % 10n ** 12n).toString().padStart(12, "0")}`;
-}
-
 /** The ledger's record of a request equals tokens × catalog price, exactly. */
-async function expectLedger(requestId: string | null, model: string, t: Tokens, pricing = builtinCatalog.model(model)!.pricing) {
+async function expectLedger(requestId: string | null, model: string, t: TokenUse, pricing = builtinCatalog.model(model)!.pricing) {
   expect(requestId).toMatch(/^gen-/);
-  let g: Record<string, any> | undefined;
-  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
-    const r = await fetch(`${gateway.url}/v1/generation?id=${requestId}`, { headers: { authorization: `Bearer ${key}` } });
-    if (r.status === 200) {
-      g = ((await r.json()) as { data: Record<string, any> }).data;
-      if (g.status !== "error") break;
-    } else await r.body?.cancel();
-  }
+  const g = await generationRecord(gateway, key, requestId!);
   expect(g, `no ledger record for ${requestId}`).toBeDefined();
   expect(g).toMatchObject({
     model,
@@ -123,7 +86,7 @@ async function expectLedger(requestId: string | null, model: string, t: Tokens, 
     cache_write_tokens: t.cacheWrite ?? 0,
     reasoning_tokens: t.reasoning ?? 0,
   });
-  expect(g!.cost_exact).toBe(exactCost(pricing, t));
+  expect(g!.cost_exact).toBe(costAt(pricing, t));
   return g!;
 }
 

@@ -7,9 +7,9 @@ import { generateText, streamText, tool, type LanguageModel, type LanguageModelU
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { seed } from "../../scripts/gateway.mjs";
-import { builtinCatalog } from "../../src/catalog";
+import { expectedCost, type TokenUse } from "../support/money";
 import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, type LocalGateway } from "./gateway";
+import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
 
 /*
  * More official clients, unmodified but for base URL and key, through the gateway served by workerd:
@@ -53,44 +53,15 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-interface Tokens {
-  prompt: number;
-  completion: number;
-  cached?: number;
-}
-
-function pico(usd: string): bigint {
-  const [whole, frac = ""] = usd.split(".");
-  return BigInt(whole!) * 10n ** 12n + BigInt(frac.padEnd(12, "0"));
-}
-
-/** tokens × the catalog's price strings, exactly, as the ledger's cost_exact (no reasoning or cache writes here). */
-function exactCost(model: string, t: Tokens): string {
-  const p = builtinCatalog.model(model)!.pricing;
-  const cached = BigInt(t.cached ?? 0);
-  const total =
-    (BigInt(t.prompt) - cached) * pico(p.prompt) +
-    cached * pico(p.input_cache_read ?? p.prompt) +
-    BigInt(t.completion) * pico(p.completion) +
-    (p.request ? pico(p.request) : 0n);
-  return `${total / 10n ** 12n}.${(total % 10n ** 12n).toString().padStart(12, "0")}`;
-}
 
 /** The ledger's record of a request: there, answered by `model`, tokens × catalog price exactly. */
-async function expectLedger(requestId: string | null | undefined, model: string, t: Tokens): Promise<Record<string, any>> {
+async function expectLedger(requestId: string | null | undefined, model: string, t: TokenUse): Promise<Record<string, any>> {
   expect(requestId).toMatch(/^gen-/);
   requestIds.add(requestId!);
-  let g: Record<string, any> | undefined;
-  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
-    const r = await fetch(`${gateway.url}/v1/generation?id=${requestId}`, { headers: { authorization: `Bearer ${key}` } });
-    if (r.status === 200) {
-      g = ((await r.json()) as { data: Record<string, any> }).data;
-      if (g.status !== "error") break;
-    } else await r.body?.cancel();
-  }
+  const g = await generationRecord(gateway, key, requestId!);
   expect(g, `no ledger record for ${requestId}`).toBeDefined();
   expect(g).toMatchObject({ id: requestId, model, status: "ok", estimated: false, prompt_tokens: t.prompt, completion_tokens: t.completion, cached_tokens: t.cached ?? 0 });
-  expect(g!.cost_exact).toBe(exactCost(model, t));
+  expect(g!.cost_exact).toBe(expectedCost(model, t));
   return g!;
 }
 

@@ -2,7 +2,7 @@
  * Expected costs for tests, computed from the catalog's price strings with BigInt, independently of the
  * gateway's own arithmetic (src/ledger/cost.ts), so a mistake there cannot hide in both.
  */
-import { builtinCatalog } from "../../src/catalog";
+import { builtinCatalog, type ModelPricing } from "../../src/catalog";
 
 /** Decimal dollars as integer picodollars. */
 export function picodollars(usd: string): bigint {
@@ -20,11 +20,21 @@ export function dollars(pico: bigint): string {
  * cache writes, plain completion and reasoning at their prices (falling back to prompt / completion), plus the
  * per-request price.
  */
-export function expectedCost(
-  modelId: string,
-  t: { prompt: number; completion: number; cached?: number; cacheWrite?: number; reasoning?: number },
-): string {
-  const p = builtinCatalog.model(modelId)!.pricing;
+export function expectedCost(modelId: string, t: TokenUse): string {
+  return costAt(builtinCatalog.model(modelId)!.pricing, t);
+}
+
+/** Tokens of one request, as a test states them. */
+export interface TokenUse {
+  prompt: number;
+  completion: number;
+  cached?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+/** The exact cost (decimal dollars, 12 places) of `t` at `p` (a catalog or config pricing). */
+export function costAt(p: ModelPricing, t: TokenUse): string {
   const prompt = picodollars(p.prompt);
   const completion = picodollars(p.completion);
   const cached = BigInt(t.cached ?? 0);
