@@ -31,7 +31,10 @@ export async function newTeamKey(
   return { key, id, team };
 }
 
-export function gw(path: string, init: RequestInit & { key?: string; json?: unknown } = {}): Promise<Response> {
+export type GatewayInit = RequestInit & { key?: string; json?: unknown };
+
+/** The request `gw` and `direct` send: `key` as a Bearer token, `json` as the JSON body. */
+export function gatewayRequest(path: string, init: GatewayInit = {}): Request {
   const headers = new Headers(init.headers);
   if (init.key) headers.set("authorization", `Bearer ${init.key}`);
   let body = init.body;
@@ -39,7 +42,11 @@ export function gw(path: string, init: RequestInit & { key?: string; json?: unkn
     headers.set("content-type", "application/json");
     body = JSON.stringify(init.json);
   }
-  return SELF.fetch(`http://gateway${path}`, { ...init, headers, body });
+  return new Request(`http://gateway${path}`, { ...init, headers, body });
+}
+
+export function gw(path: string, init: GatewayInit = {}): Promise<Response> {
+  return SELF.fetch(gatewayRequest(path, init));
 }
 
 export function chat(key: string, body: Record<string, unknown>, init: RequestInit = {}): Promise<Response> {

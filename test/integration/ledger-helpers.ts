@@ -2,7 +2,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import worker from "../../src/index";
 import { policyKvKey } from "../../src/policy/load";
 import { PolicyDocument, type PolicyInput } from "../../src/policy/schema";
-import { gw } from "./helpers";
+import { gatewayRequest, gw, type GatewayInit } from "./helpers";
 
 export const ADMIN = "test-admin-token-0123456789";
 
@@ -52,14 +52,6 @@ export function seedFor(): number {
  * through SELF slow down quadratically in this test pool (800 requests: 47 s through SELF, 50 ms direct),
  * so the long-running tests use this.
  */
-export function direct(path: string, init: RequestInit & { key?: string; json?: unknown } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (init.key) headers.set("authorization", `Bearer ${init.key}`);
-  let body = init.body;
-  if (init.json !== undefined) {
-    headers.set("content-type", "application/json");
-    body = JSON.stringify(init.json);
-  }
-  const req = new Request(`http://gateway${path}`, { ...init, headers, body });
-  return Promise.resolve(worker.fetch(req, env as never, createExecutionContext()));
+export function direct(path: string, init: GatewayInit = {}): Promise<Response> {
+  return Promise.resolve(worker.fetch(gatewayRequest(path, init), env as never, createExecutionContext()));
 }
