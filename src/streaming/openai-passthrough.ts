@@ -1,6 +1,6 @@
 import type { ChunkSource } from "../routing/first-token";
 import { ClientPipe } from "./client-pipe";
-import { blankNullUsage, concatBytes, dataJson, eventEnd, hasFinishReason, hasUsageObject, isDoneEvent, isWellFormedEvent } from "./sse-bytes";
+import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isWellFormedEvent, usageMember } from "./sse-bytes";
 
 /** How a streamed answer ended. */
 export type StreamEnd =
@@ -40,7 +40,7 @@ const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
  * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
  * noting the few events that matter: the usage chunk (replaced by one that carries `cost`), finish reasons
  * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded. The one
- * edit: a chunk's `"usage":null` is blanked out in place (see blankNullUsage).
+ * edit: a chunk's `"usage":null` is blanked out in place (see usageMember).
  */
 export async function pumpOpenAIStream(o: PassthroughOptions): Promise<PassthroughResult> {
   const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, dropped: 0 };
@@ -94,12 +94,11 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
           ? "done"
           : !isWellFormedEvent(buf, pos, end)
             ? "garbage"
-            : hasUsageObject(buf, pos, end)
+            : usageMember(buf, pos, end) === "object" // (a "usage":null is blanked by the same scan)
               ? "usage"
               : null;
         if (special === null) {
           result.dataEvents++;
-          blankNullUsage(buf, pos, end);
           if (hasFinishReason(buf, pos, end)) finished = true;
           pos = end;
           continue;

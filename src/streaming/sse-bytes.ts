@@ -63,26 +63,22 @@ function keyFollowedBy(buf: Uint8Array, key: Uint8Array, anchor: number, byte: n
   return false;
 }
 
-/** An OpenAI chunk whose `usage` is an object (not null): the final usage chunk. */
-export function hasUsageObject(buf: Uint8Array, start: number, end: number): boolean {
-  return keyFollowedBy(buf, USAGE_KEY, USAGE_ANCHOR, 0x7b /* { */, start, end);
-}
-
 const NULL = new TextEncoder().encode("null");
 const isBlank = (b: number | undefined) => b === 32 || b === 9;
 
 /**
- * Overwrites an OpenAI chunk's `"usage":null` with spaces, in place, together with the comma that
- * separates it from its neighbour, so the payload stays the same JSON, the same length and one line, less
- * that member. OpenAI puts `"usage":null` on every chunk but the last once asked for usage (as the gateway
- * always asks), and OpenRouter's own SDK, whose schema makes `usage` optional but not nullable, rejects
- * such a chunk. Leaves the event as it is (false) when it has no `usage` that is null.
+ * An OpenAI chunk's `usage` member, found in one scan: "object" for the final usage chunk; "null" for the
+ * `"usage":null` OpenAI puts on every other chunk once asked for usage (as the gateway always asks), which
+ * is overwritten with spaces in place together with the comma that separates it from its neighbour, so the
+ * payload stays the same JSON, the same length and one line, less that member (OpenRouter's own SDK, whose
+ * schema makes `usage` optional but not nullable, rejects such a chunk); null when it has neither.
  */
-export function blankNullUsage(buf: Uint8Array, start: number, end: number): boolean {
+export function usageMember(buf: Uint8Array, start: number, end: number): "object" | "null" | null {
   let key = indexOfBytes(buf, USAGE_KEY, start, end, USAGE_ANCHOR);
   while (key !== -1) {
     let v = key + USAGE_KEY.length;
     while (v < end && isBlank(buf[v])) v++;
+    if (buf[v] === 0x7b /* { */ && v < end) return "object";
     if (v + NULL.length <= end && buf[v] === NULL[0] && buf[v + 1] === NULL[1] && buf[v + 2] === NULL[2] && buf[v + 3] === NULL[3]) {
       let from = key;
       let to = v + NULL.length;
@@ -91,14 +87,14 @@ export function blankNullUsage(buf: Uint8Array, start: number, end: number): boo
       let after = to;
       while (after < end && isBlank(buf[after])) after++;
       if (buf[before] === 0x2c /* , */) from = before;
-      else if (buf[before] === 0x7b /* { */ && buf[after] === 0x2c) to = after + 1;
-      else if (!(buf[before] === 0x7b && buf[after] === 0x7d /* } */)) return false; // not a member of the chunk's object as we know it
+      else if (buf[before] === 0x7b && buf[after] === 0x2c) to = after + 1;
+      else if (!(buf[before] === 0x7b && buf[after] === 0x7d /* } */)) return null; // not a member of the chunk's object as we know it
       buf.fill(32, from, to);
-      return true;
+      return "null";
     }
     key = indexOfBytes(buf, USAGE_KEY, v, end, USAGE_ANCHOR);
   }
-  return false;
+  return null;
 }
 
 /** `data: [DONE]` (any spacing). */

@@ -1,19 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
-  blankNullUsage,
   concatBytes,
   dataJson,
   eventEnd,
   hasFinishReason,
-  hasUsageObject,
   indexOfBytes,
   isDoneEvent,
   isWellFormedEvent,
+  usageMember,
 } from "../../src/streaming/sse-bytes";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-/** Runs a predicate over a whole buffer. */
-const whole = (f: (b: Uint8Array, s: number, e: number) => boolean, s: string) => {
+/** Runs a byte-level function over a whole buffer. */
+const whole = <T>(f: (b: Uint8Array, s: number, e: number) => T, s: string): T => {
   const b = enc(s);
   return f(b, 0, b.length);
 };
@@ -69,29 +68,29 @@ describe("eventEnd", () => {
   });
 });
 
-describe("hasUsageObject", () => {
-  it("is true for a usage object, with or without a space", () => {
-    expect(whole(hasUsageObject, 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\n')).toBe(true);
-    expect(whole(hasUsageObject, 'data: {"choices": [], "usage": {"prompt_tokens": 1}}\n\n')).toBe(true);
-    expect(whole(hasUsageObject, 'data: {"usage":   {}}\n\n')).toBe(true);
+describe("usageMember: which usage a chunk has", () => {
+  it("is \"object\" for a usage object, with or without a space", () => {
+    expect(whole(usageMember, 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\n')).toBe("object");
+    expect(whole(usageMember, 'data: {"choices": [], "usage": {"prompt_tokens": 1}}\n\n')).toBe("object");
+    expect(whole(usageMember, 'data: {"usage":   {}}\n\n')).toBe("object");
   });
 
-  it("is false for usage null, with or without a space, and for no usage", () => {
-    expect(whole(hasUsageObject, 'data: {"choices":[{"delta":{"content":"x"}}],"usage":null}\n\n')).toBe(false);
-    expect(whole(hasUsageObject, 'data: {"choices": [], "usage": null}\n\n')).toBe(false);
-    expect(whole(hasUsageObject, 'data: {"choices":[]}\n\n')).toBe(false);
+  it("is \"null\" for usage null, with or without a space, and null for no usage", () => {
+    expect(whole(usageMember, 'data: {"choices":[{"delta":{"content":"x"}}],"usage":null}\n\n')).toBe("null");
+    expect(whole(usageMember, 'data: {"choices": [], "usage": null}\n\n')).toBe("null");
+    expect(whole(usageMember, 'data: {"choices":[]}\n\n')).toBeNull();
   });
 
   it("is not fooled by the text \"usage\" inside a content string", () => {
     const chunk = `data: ${JSON.stringify({ choices: [{ delta: { content: '{"usage":{"x":1}}' } }], usage: null })}\n\n`;
-    expect(whole(hasUsageObject, chunk)).toBe(false);
+    expect(whole(usageMember, chunk)).toBe("null");
   });
 
   it("looks only inside [start, end)", () => {
     const b = enc('data: {"usage":null}\n\ndata: {"usage":{"prompt_tokens":1}}\n\n');
     const first = eventEnd(b, 0);
-    expect(hasUsageObject(b, 0, first)).toBe(false);
-    expect(hasUsageObject(b, first, b.length)).toBe(true);
+    expect(usageMember(b, 0, first)).toBe("null");
+    expect(usageMember(b, first, b.length)).toBe("object");
   });
 });
 
@@ -170,11 +169,11 @@ describe("dataJson, indexOfBytes, concatBytes", () => {
   });
 });
 
-describe("blankNullUsage", () => {
+describe("usageMember: blanking usage null", () => {
   /** The event after blanking, and whether it was changed. */
   const blank = (s: string) => {
     const b = enc(s);
-    const changed = blankNullUsage(b, 0, b.length);
+    const changed = usageMember(b, 0, b.length) === "null";
     return { out: new TextDecoder().decode(b), changed };
   };
 
@@ -210,7 +209,7 @@ describe("blankNullUsage", () => {
     const s = 'data: {"a":1,"usage":null}\n\ndata: {"b":2,"usage":null}\n\n';
     const b = enc(s);
     const first = eventEnd(b, 0);
-    expect(blankNullUsage(b, first, b.length)).toBe(true);
+    expect(usageMember(b, first, b.length)).toBe("null");
     const out = new TextDecoder().decode(b);
     expect(out.slice(0, first)).toBe(s.slice(0, first));
     expect(JSON.parse(out.slice(first + 6))).toEqual({ b: 2 });
