@@ -47,6 +47,8 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
   let errorForwarded = false;
   const pipe = new ClientPipe(o, () => (result.end = "client_gone"));
   const write = (bytes: Uint8Array) => pipe.write(bytes);
+  /** The in-band error's status, if the stream ends in one. */
+  let errorStatus = 502;
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -55,7 +57,7 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
       } catch (err) {
         if (result.end !== "client_gone") {
           result.end = pipe.idleFired ? "idle" : "cut";
-          result.error = pipe.readFailure(err);
+          ({ message: result.error, status: errorStatus } = pipe.readFailure(err));
         }
         break;
       }
@@ -107,7 +109,7 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
     if (result.end === "done" || result.end === "client_gone") return result;
     if (result.end === "cut" && result.error === undefined) result.error = "upstream stream ended before the answer finished";
     // An upstream error event has already reached the client as the provider sent it.
-    if (!errorForwarded) await write(o.errorEvent(result.error!, result.end === "idle" ? 504 : 502));
+    if (!errorForwarded) await write(o.errorEvent(result.error!, errorStatus));
     return result;
   } finally {
     await pipe.end();

@@ -11,15 +11,17 @@ export interface ClientPipeOptions {
 }
 
 /**
- * The status of the in-band error that ends a stream whose read failed: 504 for a time limit (idle, first
- * token, total), the status of a gateway error (every candidate failed before its first token), else 502.
+ * Why reading a provider's stream failed, and the status of the in-band error that ends it: 504 for a time
+ * limit (idle, first token, total), the status of a gateway error (every candidate failed before its first
+ * token), else 502.
  */
-export function failureStatus(err: unknown, idle: boolean): number {
-  if (idle) return 504;
+export function readFailure(err: unknown, idle: boolean, idleMs: number): { message: string; status: number } {
+  if (idle) return { message: `upstream stream idle for ${idleMs} ms`, status: 504 };
+  const message = `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
   const e = err as { status?: unknown; kind?: unknown } | null;
-  if (e?.kind === "timeout") return 504;
-  if (typeof e?.status === "number" && e.status >= 400 && e.status < 600) return e.status;
-  return 502;
+  if (e?.kind === "timeout") return { message, status: 504 };
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 600) return { message, status: e.status };
+  return { message, status: 502 };
 }
 
 /** Bytes that may be on their way to the client before the pump waits for it to take them. */
@@ -74,14 +76,9 @@ export class ClientPipe {
     return !this.gone;
   }
 
-  /** The status of the in-band error for a failed read (failureStatus). */
-  readFailureStatus(err: unknown): number {
-    return failureStatus(err, this.idleFired);
-  }
-
-  /** Why reading the provider failed: the idle limit, or the error the read threw. */
-  readFailure(err: unknown): string {
-    return this.idleFired ? `upstream stream idle for ${this.o.idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
+  /** Why reading the provider failed (the idle limit, or the error the read threw), with its status. */
+  readFailure(err: unknown): { message: string; status: number } {
+    return readFailure(err, this.idleFired, this.o.idleMs);
   }
 
   /**

@@ -66,9 +66,8 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
         chunk = await o.reader.read();
       } catch (err) {
         if (result.end !== "client_gone") {
-          result.error = pipe.readFailure(err);
+          ({ message: result.error, status: errorStatus } = pipe.readFailure(err));
           result.end = pipe.idleFired ? "idle" : "cut";
-          errorStatus = pipe.readFailureStatus(err);
         }
         break;
       }

@@ -3,7 +3,7 @@ import type { UsageStatus } from "../ledger/event";
 import { AttemptError } from "../providers/upstream";
 import { TIMEOUTS } from "../routing/attempts";
 import { StreamState, type PivotChunk } from "./pivot";
-import { failureStatus } from "./client-pipe";
+import { readFailure } from "./client-pipe";
 import { servedHeaders, type ResponderContext } from "./responder";
 import { sseEvents, watchedChunks, type SseEvent } from "./sse-parse";
 
@@ -81,8 +81,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       if (reason instanceof AttemptError && reason.kind === "cancelled") end = "client_gone";
       else {
         end = idle ? "idle" : "cut";
-        error = idle ? `upstream stream idle for ${idleMs} ms` : `upstream stream failed: ${err instanceof Error ? err.message : String(err)}`;
-        errorStatus = failureStatus(err, idle);
+        ({ message: error, status: errorStatus } = readFailure(err, idle, idleMs));
       }
     } finally {
       if (end === "cut" || end === "idle") {
