@@ -1,19 +1,17 @@
 import type { Context } from "hono";
 import * as z from "zod";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
-import { loadPolicy } from "../policy/load";
-import { resolveRoute } from "../policy/route";
 import { trimSlash } from "../providers/openai-compatible";
 import { resolveProvider } from "../providers/registry";
 import { upstreamErrorMessage } from "../providers/upstream";
 import { upstreamTimeouts } from "../routing/attempts";
-import { healthLookup } from "../routing/health";
-import { emptyPlanError, planAttempts } from "../routing/plan";
+import { emptyPlanError } from "../routing/plan";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { maxBodyBytes, parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
 import { anthropicModelId } from "./messages";
+import { planRequest } from "./plan-request";
 import { ProviderPreferences } from "./schemas";
 
 const Block = z.looseObject({ type: z.string() });
@@ -36,22 +34,10 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const env = c.env;
   const body = (await readJsonBody(c.req.raw, maxBodyBytes(env))) as Record<string, unknown>;
   const req = parseWith(CountTokensRequest, body);
-  const caller = c.get("caller");
   const now = Date.now();
   const catalog = cachedCatalog() ?? (await loadCatalog(env));
   const model = anthropicModelId(catalog, req.model);
-  const { policy } = await loadPolicy(env, caller.team);
-  const route = resolveRoute(policy, caller.key?.id ?? null, { models: [model], provider: req.provider });
-  const plan = planAttempts({
-    models: [model],
-    catalog,
-    route,
-    health: healthLookup(now),
-    providerUnavailable: (id) => {
-      const r = resolveProvider(env, id);
-      return "unavailable" in r ? r.unavailable : null;
-    },
-  });
+  const { plan } = await planRequest(c, [model], req.provider, now);
   if (plan.attempts.length === 0) throw emptyPlanError(plan, now);
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": c.get("requestId") };
 

@@ -1,22 +1,18 @@
 import type { Context } from "hono";
-import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
 import { capLogged, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
-import { resolveProvider } from "../providers/registry";
-import { loadPolicy } from "../policy/load";
-import { resolveRoute } from "../policy/route";
 import { runAttempts, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
-import { healthGate, healthLookup, refreshHealth, reportAnswer } from "../routing/health";
-import { emptyPlanError, planAttempts } from "../routing/plan";
+import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
+import { emptyPlanError } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
 import { responderFor } from "../streaming/responder";
 import type { HonoEnv } from "./app";
-import { GatewayError } from "./errors";
+import { planRequest } from "./plan-request";
 import type { GatewayRequest } from "./request";
 
 // Body builders and responders register themselves, per (client format, provider format), on import.
@@ -39,26 +35,13 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const started = Date.now();
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
 
-  // The policy is cached in the isolate (no I/O once warm); health is read locally and synced in the background.
-  const { policy } = await loadPolicy(env, caller.team);
-  const route = resolveRoute(policy, caller.key?.id ?? null, { models: greq.models, provider: greq.provider });
+  // Health is read locally and synced in the background.
   refreshHealth(env, waitUntil, started);
-  // The catalog (built in + gateway config) is cached in the isolate: no await once warm.
-  const catalog = cachedCatalog() ?? (await loadCatalog(env));
-  const plan = excludeUnsupported(planAttempts({
-    models: greq.models,
-    catalog,
-    route,
-    health: healthLookup(started),
-    providerUnavailable: (id) => {
-      const r = resolveProvider(env, id);
-      if ("unavailable" in r) return r.unavailable;
-      const format = catalog.provider(id)?.format ?? r.adapter.format;
-      return bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format)
-        ? null
-        : `cannot translate ${greq.ingress} requests to ${format}`;
-    },
-  }), greq);
+  const planning = await planRequest(c, greq.models, greq.provider, started, (format) =>
+    bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format) ? null : `cannot translate ${greq.ingress} requests to ${format}`,
+  );
+  const { policy, route } = planning;
+  const plan = excludeUnsupported(planning.plan, greq);
   if (plan.attempts.length === 0) throw emptyPlanError(plan, started);
 
   const first = plan.attempts[0]!;

@@ -136,6 +136,9 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
     i++;
     triesHere = 0;
   };
+  // Attempts from this index on all speak the OpenAI format: a stream may be committed early from there.
+  let openAIFrom = input.attempts.length;
+  while (openAIFrom > 0 && input.attempts[openAIFrom - 1]!.provider.format === "openai") openAIFrom--;
   const cancelled = (planned: PlannedAttempt) => ({ error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned });
 
   const finalError = (): GatewayError => {
@@ -200,7 +203,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
         break;
       }
       const attemptStart = Date.now();
-      const early = input.stream && input.earlyCommit === true && input.attempts.slice(i).every((a) => a.provider.format === "openai");
+      const early = input.stream && input.earlyCommit === true && i >= openAIFrom;
       const result = await tryOnce(input, planned, timeoutsFor(settings, planned.model, defaults), remaining, probe, early);
       if ("served" in result) return { result, planned, attemptStart, probe };
       if (!(await afterFailure(result, planned, attemptStart, probe))) break;

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { cachedCatalog, loadCatalog } from "../catalog/load";
+import type { WireFormat } from "../catalog/types";
+import { loadPolicy } from "../policy/load";
+import { resolveRoute } from "../policy/route";
+import { resolveProvider } from "../providers/registry";
+import { healthLookup } from "../routing/health";
+import { planAttempts } from "../routing/plan";
+import type { HonoEnv } from "./app";
+
+/**
+ * The caller's team policy, the route it gives the requested models and routing fields, and the planned
+ * attempts. Policy and catalog are cached in the isolate (no I/O once warm); health is read locally.
+ * `cannotServe` rules out a configured provider by its wire format (null: it can serve).
+ */
+export async function planRequest(
+  c: Context<HonoEnv>,
+  models: string[],
+  provider: Record<string, unknown> | undefined,
+  now: number,
+  cannotServe?: (format: WireFormat) => string | null,
+) {
+  const env = c.env;
+  const caller = c.get("caller");
+  const { policy } = await loadPolicy(env, caller.team);
+  const route = resolveRoute(policy, caller.key?.id ?? null, { models, provider });
+  const catalog = cachedCatalog() ?? (await loadCatalog(env));
+  const plan = planAttempts({
+    models,
+    catalog,
+    route,
+    health: healthLookup(now),
+    providerUnavailable: (id) => {
+      const r = resolveProvider(env, id);
+      if ("unavailable" in r) return r.unavailable;
+      return cannotServe?.(catalog.provider(id)?.format ?? r.adapter.format) ?? null;
+    },
+  });
+  return { policy, route, plan };
+}
