@@ -79,6 +79,8 @@ function prefixed(prefix: Uint8Array[], reader: ReadableStreamDefaultReader<Uint
   };
 }
 
+const joined = (parts: Uint8Array[]): Uint8Array => (parts.length === 1 ? parts[0]! : parts.reduce(concatBytes));
+
 /** Decodes whole events only (never a part of a character), so one decoder serves every guard. */
 const decoder = new TextDecoder();
 
@@ -124,7 +126,7 @@ export class FirstTokenGuard implements ChunkSource {
         r = await this.reader.read();
       } catch (err) {
         const reason = this.hooks.reason();
-        await this.switch(reason instanceof AttemptError ? reason : new AttemptError(0, `provider stream failed before the first token: ${String(err)}`, "unreachable"));
+        await this.switch(reason instanceof AttemptError ? reason : new AttemptError(0, `provider stream failed before the first token: ${err instanceof Error ? err.message : String(err)}`, "unreachable"));
         continue;
       }
       if (r.done) {
@@ -161,9 +163,7 @@ export class FirstTokenGuard implements ChunkSource {
         continue;
       }
       this.pending = pos < buf.length ? buf.slice(pos) : null;
-      if (out.length > 0) {
-        return { done: false, value: out.length === 1 ? out[0]! : out.reduce(concatBytes) };
-      }
+      if (out.length > 0) return { done: false, value: joined(out) };
     }
   }
 
@@ -171,7 +171,7 @@ export class FirstTokenGuard implements ChunkSource {
     this.live = true;
     this.hooks.served();
     out.push(rest);
-    return { done: false, value: out.length === 1 ? out[0]! : out.reduce(concatBytes) };
+    return { done: false, value: joined(out) };
   }
 
   /** On to the next attempt; its events before the first token are dropped if this one's were passed on. */

@@ -1,4 +1,5 @@
 import type { PivotDelta } from "./pivot";
+import { eventJson, eventsIn } from "./sse-parse";
 
 /**
  * The answer, kept for a team whose policy sets `data.log_prompts` (beside the prompt, in the Ledger's
@@ -27,7 +28,7 @@ export class CompletionLog {
 
   /** Complete OpenAI-format SSE events, as a passthrough forwards them. */
   addOpenAIEvents(text: string): void {
-    for (const data of dataLines(text)) {
+    for (const data of payloads(text)) {
       const delta = (data as { choices?: { delta?: PivotDelta }[] }).choices?.[0]?.delta;
       if (delta) this.add(delta);
     }
@@ -35,7 +36,7 @@ export class CompletionLog {
 
   /** Complete Anthropic-format SSE events, as a passthrough forwards them. */
   addAnthropicEvents(text: string): void {
-    for (const data of dataLines(text)) {
+    for (const data of payloads(text)) {
       const ev = data as { type?: string; index?: number; content_block?: { type?: string; name?: string }; delta?: Record<string, unknown> };
       if (ev.type === "content_block_start" && ev.content_block?.type === "tool_use") {
         this.add({ tool_calls: [{ index: ev.index ?? 0, type: "function", function: { name: ev.content_block.name ?? "", arguments: "" } }] });
@@ -74,16 +75,10 @@ export class CompletionLog {
   }
 }
 
-/** The JSON payloads of the `data:` lines of complete SSE events; lines that are not JSON are skipped. */
-function* dataLines(text: string): Generator<unknown> {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("data:")) continue;
-    const payload = line.slice(5).trim();
-    if (!payload.startsWith("{")) continue;
-    try {
-      yield JSON.parse(payload);
-    } catch {
-      // a malformed event is dropped by the passthrough too
-    }
+/** The JSON payloads of whole SSE events; events that are not JSON are skipped (the passthrough drops them too). */
+function* payloads(text: string): Generator<unknown> {
+  for (const ev of eventsIn(text)) {
+    const data = eventJson(ev);
+    if (data !== undefined) yield data;
   }
 }

@@ -69,6 +69,16 @@ export async function* sseEvents(chunks: AsyncIterable<Uint8Array>): AsyncGenera
   if (ev) yield ev;
 }
 
+/** The events of a text that holds whole events only (as a passthrough forwards them). */
+export function eventsIn(text: string): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    const ev = parseEvent(block);
+    if (ev) out.push(ev);
+  }
+  return out;
+}
+
 function parseEvent(text: string): SseEvent | null {
   let event: string | null = null;
   const data: string[] = [];
