@@ -211,6 +211,8 @@ describe("retries and failover", () => {
     expect(chunks.some((c) => c.error)).toBe(false);
     expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("fallback words");
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    // An error event is a 502: retried on the primary within the retry budget (2), then failed over.
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P, P, P, F]);
   });
 
   it("context length exceeded: never retried; fails over to a model with a larger context, skipping smaller ones", async () => {
