@@ -36,13 +36,13 @@ async function openAIJson(ctx: ResponderContext): Promise<Response> {
   const { planned } = ctx.served;
   const json = await readAnswerJson(ctx);
   const reported = tokensFromOpenAIUsage(json.usage);
-  const choices = json.choices as { message?: { content?: unknown } }[] | undefined;
-  const tokens = reported ?? estimated(ctx, estimateTokens(contentText(choices?.[0]?.message?.content)));
+  const message = (json.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message;
+  const tokens = reported ?? estimated(ctx, estimateTokens(contentText(message?.content)));
   const cost = ctx.bill(tokens, reported === null);
   json.usage = usageWithCost(json.usage, tokens, cost);
   json.model = planned.model.id;
   json.provider = planned.provider.name;
-  ctx.completion?.setMessage((json.choices as { message?: unknown }[] | undefined)?.[0]?.message ?? null);
+  ctx.completion?.setMessage(message ?? null);
   json.system_fingerprint ??= null;
   void ctx.finish("ok");
   return new Response(JSON.stringify(json), { status: 200, headers: servedHeaders(ctx, "application/json") });
