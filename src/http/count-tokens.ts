@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { now as clockNow } from "../core/clock";
 import * as z from "zod";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { trimSlash } from "../providers/openai-compatible";
@@ -34,11 +35,10 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const env = c.env;
   const body = (await readJsonBody(c.req.raw, maxBodyBytes(env))) as Record<string, unknown>;
   const req = parseWith(CountTokensRequest, body);
-  const now = Date.now();
   const catalog = cachedCatalog() ?? (await loadCatalog(env));
   const model = anthropicModelId(catalog, req.model);
-  const { plan } = await planRequest(c, [model], req.provider, now);
-  if (plan.attempts.length === 0) throw emptyPlanError(plan, now);
+  const { plan } = await planRequest(c, [model], req.provider);
+  if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": c.get("requestId") };
 
   const counter = plan.attempts.find((a) => a.provider.format === "anthropic");

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { now as clockNow } from "../core/clock";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
 import type { WireFormat } from "../catalog/types";
 import { loadPolicy } from "../policy/load";
@@ -17,7 +18,6 @@ export async function planRequest(
   c: Context<HonoEnv>,
   models: string[],
   provider: Record<string, unknown> | undefined,
-  now: number,
   cannotServe?: (format: WireFormat) => string | null,
 ) {
   const env = c.env;
@@ -29,7 +29,9 @@ export async function planRequest(
     models,
     catalog,
     route,
-    health: healthLookup(now),
+    // Health goes by the circuits' clock (tests move it), as does the "next probe in" of a refusal.
+    now: clockNow(),
+    health: healthLookup(),
     providerUnavailable: (id) => {
       const r = resolveProvider(env, id);
       if ("unavailable" in r) return r.unavailable;

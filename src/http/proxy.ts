@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
 import { capLogged, holdRequest } from "../ledger/request-hold";
@@ -37,12 +38,12 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
 
   // Health is read locally and synced in the background.
   refreshHealth(env, waitUntil, started);
-  const planning = await planRequest(c, greq.models, greq.provider, started, (format) =>
+  const planning = await planRequest(c, greq.models, greq.provider, (format) =>
     bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format) ? null : `cannot translate ${greq.ingress} requests to ${format}`,
   );
   const { policy, route } = planning;
   const plan = excludeUnsupported(planning.plan, greq);
-  if (plan.attempts.length === 0) throw emptyPlanError(plan, started);
+  if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
 
   const first = plan.attempts[0]!;
   const event: UsageEvent = {

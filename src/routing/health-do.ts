@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { now as clockNow } from "../core/clock";
 import type { Env } from "../env";
 import { applyReport, circuitConfig, newRecord, type CircuitRecord, type HealthReport } from "./circuit";
 
@@ -69,7 +70,7 @@ export class Health extends DurableObject<Env> {
    * that holds a claim may claim again: it knows its own probe ended before its report reaches here.
    */
   claimProbe(key: string, ttlMs: number, holder: string): { granted: boolean; record: CircuitRecord | null } {
-    const now = Date.now();
+    const now = clockNow();
     const record = this.records.get(key) ?? null;
     const held = this.probes.get(key);
     if (held !== undefined && held.until > now && held.holder !== holder) return { granted: false, record };

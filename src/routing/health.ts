@@ -1,3 +1,4 @@
+import { now as clockNow } from "../core/clock";
 import type { Env } from "../env";
 import {
   applyReport,
@@ -50,7 +51,7 @@ function num(env: Env, name: string, dflt: number): number {
 }
 
 /** The planner's health lookup, as of `now`. */
-export function healthLookup(now = Date.now()): (provider: string, model: string) => HealthView | undefined {
+export function healthLookup(now = clockNow()): (provider: string, model: string) => HealthView | undefined {
   return (provider, model) => {
     const key = healthKey(provider, model);
     const rec = records.get(key);
@@ -70,7 +71,7 @@ export type Admission = "go" | "probe" | "skip";
 export function admit(
   provider: string,
   model: string,
-  now = Date.now(),
+  now = clockNow(),
   claim?: (key: string) => Promise<{ granted: boolean; record: CircuitRecord | null }>,
 ): Admission | Promise<Admission> {
   const key = healthKey(provider, model);
@@ -89,7 +90,7 @@ export function admit(
       }
       if (granted) return "probe";
       probing.delete(key);
-      probingElsewhere.set(key, Date.now() + ELSEWHERE_MS);
+      probingElsewhere.set(key, clockNow() + ELSEWHERE_MS);
       return "skip";
     },
     (): Admission => "probe",
@@ -111,7 +112,7 @@ export interface Outcome {
 /** Records an outcome here at once and queues it for the shared picture. */
 export function reportOutcome(env: Env, waitUntil: WaitUntil | undefined, provider: string, model: string, o: Outcome): void {
   const key = healthKey(provider, model);
-  const at = Date.now();
+  const at = clockNow();
   const r: HealthReport = { key, at, ok: o.ok, probe: o.probe };
   if (o.latencyMs !== undefined) r.latencyMs = o.latencyMs;
   if (o.throughput !== undefined) r.throughput = o.throughput;
@@ -200,7 +201,7 @@ export function healthGate(env: Env, waitUntil: (p: Promise<unknown>) => void) {
   const stub = () => env.HEALTH!.get(env.HEALTH!.idFromName("global"));
   const claim = env.HEALTH ? (key: string) => stub().claimProbe(key, PROBE_CLAIM_MS, holder()) : undefined;
   return {
-    admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id, Date.now(), claim),
+    admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id, clockNow(), claim),
     report: (p: { provider: { id: string }; model: { id: string } }, o: Outcome) => reportOutcome(env, waitUntil, p.provider.id, p.model.id, o),
     release: (p: { provider: { id: string }; model: { id: string } }) => {
       releaseProbe(p.provider.id, p.model.id);

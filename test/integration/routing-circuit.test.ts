@@ -1,18 +1,31 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setClock } from "../../src/core/clock";
 import { healthKey } from "../../src/routing/circuit";
 import { resetLocalHealth } from "../../src/routing/health";
-import { chat, eventually, expectError, sleep, uniqueTag, userMsg } from "./helpers";
+import { chat, eventually, expectError, uniqueTag, userMsg } from "./helpers";
 import { calls, teamWithPolicy } from "./routing-helpers";
 
 /*
  * Circuit breaking per provider+model (vitest.config.ts: CIRCUIT_FAILURES=10, CIRCUIT_OPEN_MS=400). Each test
- * uses its own primary model so that circuits do not carry over between tests.
+ * uses its own primary model so that circuits do not carry over between tests. The circuits' clock is held
+ * still and moved by the tests: an open period ends when a test says so, however busy the machine is.
  */
 const OPEN_MS = 400;
 const FAILURES = 10;
 const FALLBACK = "groq/llama-3.3-70b-versatile";
 const F = "llama-3.3-70b-versatile";
+
+let clock = 0;
+/** Moves the circuits' clock forward. */
+const advance = (ms: number) => {
+  clock += ms;
+};
+beforeEach(() => {
+  clock = Date.now();
+  setClock(() => clock);
+});
+afterEach(() => setClock(null));
 
 function healthStub() {
   return env.HEALTH!.get(env.HEALTH!.idFromName("global"));
@@ -39,12 +52,10 @@ describe("circuit breaker", () => {
     await tripCircuit(k.key, PRIMARY, P, tag);
     expect(await modelCalls(tag, P)).toBe(FAILURES);
 
-    // Open: the primary is not called at all; the fallback serves at once.
-    const t0 = Date.now();
+    // Open: the primary is not called at all; the fallback serves.
     const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
     expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
     await r.body?.cancel();
-    expect(Date.now() - t0).toBeLessThan(200);
     expect(await modelCalls(tag, P)).toBe(FAILURES);
 
     // Alone, the primary is refused with 503 and Retry-After, saying why.
@@ -54,8 +65,14 @@ describe("circuit breaker", () => {
     expect(e.excluded).toEqual([{ model: PRIMARY, provider: "openai", reason: expect.stringMatching(/^circuit open/), by: "health" }]);
     expect(await modelCalls(tag, P)).toBe(FAILURES);
 
+    // Still open just before OPEN_MS has passed.
+    advance(OPEN_MS - 1);
+    const still = await chat(k.key, { model: PRIMARY, messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
+    await expectError(still, 503, "unavailable");
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+
     // Half-open after OPEN_MS: of two concurrent requests one probes the (now healthy, slow) primary.
-    await sleep(OPEN_MS + 50);
+    advance(1);
     const tag2 = uniqueTag("circ-probe");
     const both = await Promise.all(
       [0, 1].map(() => chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag2};first_delay@${P}=300]]`) })),
@@ -81,7 +98,7 @@ describe("circuit breaker", () => {
     const k = await teamWithPolicy({ routing: { retries: 0 } });
     const tag = uniqueTag("circ-reopen");
     await tripCircuit(k.key, PRIMARY, P, tag);
-    await sleep(OPEN_MS + 50);
+    advance(OPEN_MS);
     const send = async () => {
       const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
       await r.body?.cancel();
@@ -89,10 +106,10 @@ describe("circuit breaker", () => {
     };
     expect(await send()).toBe(FALLBACK); // the probe failed, the fallback answered
     expect(await modelCalls(tag, P)).toBe(FAILURES + 1);
-    await sleep(OPEN_MS + 50); // past the first open time, not the doubled one
+    advance(2 * OPEN_MS - 1); // past the first open time, not the doubled one
     expect(await send()).toBe(FALLBACK);
     expect(await modelCalls(tag, P)).toBe(FAILURES + 1);
-    await sleep(OPEN_MS);
+    advance(1);
     expect(await send()).toBe(FALLBACK); // second probe
     expect(await modelCalls(tag, P)).toBe(FAILURES + 2);
   });
@@ -113,7 +130,7 @@ describe("circuit breaker", () => {
     // Another isolate's failures (and failed probes, so that it stays open for 8 × 400 ms), reported straight to
     // the object, open a circuit this isolate has not seen.
     const OTHER = "openai/gpt-6.1-sol";
-    const now = Date.now();
+    const now = clock;
     const failure = (i: number, probe: boolean) => ({ key: healthKey("openai", OTHER), at: now + i, ok: false, probe });
     await healthStub().report([...Array.from({ length: FAILURES }, (_, i) => failure(i, false)), ...[1, 2, 3].map((i) => failure(FAILURES + i, true))]);
     resetLocalHealth();
@@ -134,7 +151,7 @@ describe("half-open probes across isolates", () => {
     const k = await teamWithPolicy({ routing: { retries: 0 } });
     const tag = uniqueTag("circ-global");
     await tripCircuit(k.key, PRIMARY, P, tag);
-    await sleep(OPEN_MS + 50);
+    advance(OPEN_MS);
     // Half-open now. Another isolate claims the probe first.
     expect(await healthStub().claimProbe(key, 60_000, "another-isolate")).toMatchObject({ granted: true });
     const send = async () => {
@@ -143,12 +160,12 @@ describe("half-open probes across isolates", () => {
       return r.headers.get("x-switchyard-model");
     };
     expect(await send()).toBe(FALLBACK);
-    await sleep(300); // past this isolate's memo of the refusal: it asks again, and is refused again
+    advance(300); // past this isolate's memo of the refusal (250 ms): it asks again, and is refused again
     expect(await send()).toBe(FALLBACK);
     expect(await modelCalls(tag, P)).toBe(FAILURES);
     // The other isolate's probe succeeds and reaches the object: the next claim here learns the circuit closed.
-    await healthStub().report([{ key, at: Date.now(), ok: true, probe: true }]);
-    await sleep(300);
+    await healthStub().report([{ key, at: clock, ok: true, probe: true }]);
+    advance(300);
     expect(await send()).toBe(PRIMARY);
     expect(await send()).toBe(PRIMARY);
     expect(await modelCalls(tag, P)).toBe(FAILURES + 2);
@@ -159,7 +176,9 @@ describe("half-open probes across isolates", () => {
     expect((await healthStub().claimProbe(key, 200, "a")).granted).toBe(true);
     expect((await healthStub().claimProbe(key, 200, "b")).granted).toBe(false);
     expect((await healthStub().claimProbe(key, 200, "a")).granted).toBe(true); // its own holder may claim again
-    await sleep(250);
+    advance(199);
+    expect((await healthStub().claimProbe(key, 200, "b")).granted).toBe(false);
+    advance(1);
     expect((await healthStub().claimProbe(key, 200, "b")).granted).toBe(true);
     await healthStub().releaseProbe(key);
     expect((await healthStub().claimProbe(key, 200, "c")).granted).toBe(true);
