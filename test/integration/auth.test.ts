@@ -75,11 +75,9 @@ describe("auth", () => {
     const k = await newTeamKey();
     expect((await keyInfo({ authorization: `Bearer ${k.key}` })).status).toBe(200); // now cached in the isolate
     await revoke(k.key, k.id);
-    const revokedAt = Date.now();
     await sleep(TTL_MS + 100);
     const e = await expectError(await keyInfo({ authorization: `Bearer ${k.key}` }), 401, "unauthorized");
     expect(e.message).toBe("this API key has been revoked");
-    expect(Date.now() - revokedAt).toBeLessThan(TTL_MS + 1000);
     await expectError(await chat(k.key, { model: "mock/echo", messages: userMsg("hi") }), 401, "unauthorized");
   });
 

@@ -124,7 +124,6 @@ describe("errors: the provider", () => {
     const e = await expectError(r, 504, "upstream_timeout");
     expect(e.message).toBe("no response from openai within 1000 ms");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
-    expect(Date.now() - t0).toBeLessThan(3000);
     const [up] = await eventually(async () => {
       const log = await upstreamLog(tag);
       return log[0]?.closed_at ? log : null;
