@@ -4,7 +4,7 @@ import { chatCompletions } from "./http/chat";
 import { countTokens } from "./http/count-tokens";
 import { anthropicErrors, messages } from "./http/messages";
 import { listModels } from "./http/models";
-import { generation, keyInfo, usage } from "./http/usage";
+import { generation, generations, keyInfo, usage } from "./http/usage";
 import { auditExport, exportAck, usageExport } from "./http/usage-export";
 
 export { Ledger } from "./ledger/ledger-do";
@@ -18,7 +18,9 @@ app.post("/v1/messages/count_tokens", anthropicErrors, requireKey("inference"), 
 app.get("/v1/models", listModels);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);
 app.get("/v1/generation", requireKey("usage:read", { allowAdmin: true }), generation);
-app.get("/v1/key", requireKey("inference"), keyInfo);
+app.get("/v1/generations", requireKey("usage:read", { allowAdmin: true }), generations);
+// Either scope: a read-only key is what a team hands to whoever watches the spend (the dashboard).
+app.get("/v1/key", requireKey(["inference", "usage:read"]), keyInfo);
 app.get("/v1/usage/export", requireKey("usage:read", { allowAdmin: true }), usageExport);
 app.post("/v1/usage/export/ack", requireKey("usage:read", { allowAdmin: true }), exportAck);
 app.get("/v1/audit/export", requireKey("usage:read", { allowAdmin: true }), auditExport);

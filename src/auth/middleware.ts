@@ -23,11 +23,13 @@ const REASON_MESSAGE = {
 } as const;
 
 /**
- * Authenticates the request and requires `scope`. With `allowAdmin`, the operator's ADMIN_TOKEN is accepted
+ * Authenticates the request and requires `scope` (one of them, when a list). With `allowAdmin`, the operator's ADMIN_TOKEN is accepted
  * too and the team comes from the `team` query parameter.
  */
-export function requireKey(scope: Scope, opts: { allowAdmin?: boolean } = {}): MiddlewareHandler<HonoEnv> {
-  if (!["inference", "usage:read"].includes(scope)) throw new Error(`unknown scope ${scope}`);
+export function requireKey(scope: Scope | readonly Scope[], opts: { allowAdmin?: boolean } = {}): MiddlewareHandler<HonoEnv> {
+  const anyOf: readonly Scope[] = typeof scope === "string" ? [scope] : scope;
+  for (const s of anyOf) if (!["inference", "usage:read"].includes(s)) throw new Error(`unknown scope ${s}`);
+  if (anyOf.length === 0) throw new Error("requireKey needs a scope");
   return async (c, next) => {
     const token = presentedKey(c.req.raw.headers);
     if (!token) throw new GatewayError("unauthorized", "missing API key: send Authorization: Bearer <key> or x-api-key");
@@ -39,8 +41,8 @@ export function requireKey(scope: Scope, opts: { allowAdmin?: boolean } = {}): M
     }
     const check = await lookupKey(c.env, token);
     if (!check.ok) throw new GatewayError("unauthorized", REASON_MESSAGE[check.reason]);
-    if (!check.record.scopes.includes(scope)) {
-      throw new GatewayError("forbidden", `this API key lacks the ${scope} scope`);
+    if (!anyOf.some((s) => check.record.scopes.includes(s))) {
+      throw new GatewayError("forbidden", `this API key lacks the ${anyOf.join(" or ")} scope`);
     }
     c.set("caller", { key: check.record, team: check.record.team });
     return next();

@@ -138,6 +138,29 @@ export async function generation(c: Context<HonoEnv>): Promise<Response> {
   return c.json({ data: generationOut(e, caller.team) });
 }
 
+const GenerationsParams = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** The `next_before` of the previous page: records older than it. */
+  before: z
+    .string()
+    .regex(/^\d{1,15}$/, "expected the next_before of a previous page")
+    .transform(Number)
+    .optional(),
+  team: z.string().optional(),
+});
+
+/** GET /v1/generations?limit=&before=: the team's records, newest first, a page at a time. */
+export async function generations(c: Context<HonoEnv>): Promise<Response> {
+  const p = parseWith(GenerationsParams, c.req.query());
+  const caller = c.get("caller");
+  const r = await ledger(c.env, caller.team).recent(p.limit, p.before);
+  return c.json({
+    data: r.events.map((e) => generationOut(e, caller.team)),
+    has_more: r.next !== null,
+    next_before: r.next === null ? null : String(r.next),
+  });
+}
+
 /** GET /v1/key: the calling key, its scopes, its limits (budgets with what is reserved) and its spend, like OpenRouter's. */
 export async function keyInfo(c: Context<HonoEnv>): Promise<Response> {
   const caller = c.get("caller");

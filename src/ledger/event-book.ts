@@ -282,6 +282,15 @@ export class EventBook {
     return r ? rowToEvent(r) : null;
   }
 
+  /** The newest records first, those before `before` (a seq) when given; one more than asked tells if there are more. */
+  recent(limit: number, before?: number): { events: StoredEvent[]; next: number | null } {
+    const rows = this.sql
+      .exec<EventRow>(`SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .toArray();
+    const page = rows.slice(0, limit);
+    return { events: page.map(rowToEvent), next: rows.length > limit ? page.at(-1)!.seq : null };
+  }
+
   /** Per-request records in arrival order after `cursor` (a seq), optionally within [from, to) epoch ms. */
   exportPage(cursor: number, limit: number, from?: number, to?: number): { events: ExportedEvent[]; next: number | null } {
     const rows = this.sql

@@ -149,6 +149,10 @@ export class Ledger extends DurableObject<Env> {
     return this.events.generation(id);
   }
 
+  recent(limit: number, before?: number): { events: StoredEvent[]; next: number | null } {
+    return this.events.recent(limit, before);
+  }
+
   content(id: string): { prompt: string | null; completion: string | null } | null {
     return this.events.content(id);
   }
