@@ -225,6 +225,8 @@ function renderChart(groups, unit, days) {
   // Stacked bars: each band is drawn to the running sum, tallest first, so each covers only its own share.
   const stacked = [];
   raw.forEach((row, m) => stacked.push(row.map((v, i) => v + (m > 0 ? stacked[m - 1][i] : 0))));
+  // Nothing to draw where the stack is empty (a zero-height bar would still show its outline).
+  for (const row of stacked) row.forEach((v, i) => v === 0 && (row[i] = null));
   const order = models.map((_, m) => m).reverse();
   const bars = uPlot.paths.bars({ size: [0.8, 48], gap: 1 });
   const opts = {

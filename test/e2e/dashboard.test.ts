@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
+import { seed } from "../../scripts/gateway.mjs";
 import { cli, freshState, gatewayOn, type LocalGateway } from "./gateway";
 
 /**
@@ -11,7 +12,8 @@ import { cli, freshState, gatewayOn, type LocalGateway } from "./gateway";
  * traffic through it: Debian's `chromium` package driven by playwright-core (no browser download).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const TEAM = "dash";
+/** The team `seed()` creates. */
+const TEAM = "demo";
 const MODELS = ["openai/gpt-4o-mini", "openai/gpt-4o", "groq/llama-3.1-8b-instant", "mock/echo"];
 
 let upstream: FakeUpstream;
@@ -61,8 +63,8 @@ beforeAll(async () => {
   }
   upstream = await startFakeUpstream();
   persistTo = freshState();
-  await ok(["teams", "create", TEAM]);
-  [full, reader, caller] = [await newKey("inference,usage:read"), await newKey("usage:read"), await newKey("inference")];
+  ({ key: full } = await seed(persistTo));
+  [reader, caller] = [await newKey("usage:read"), await newKey("inference")];
   const dir = mkdtempSync(join(tmpdir(), "switchyard-dash-"));
   writeFileSync(join(dir, "policy.yaml"), `team: ${TEAM}\nbudgets:\n  - { scope: team, period: month, limit_usd: "25.00" }\n`);
   await ok(["policy", "push", join(dir, "policy.yaml")]);
@@ -73,7 +75,7 @@ beforeAll(async () => {
   // Real traffic: four models over three providers, two end users, a streamed answer, one failure.
   const bodies = [
     { model: MODELS[0], user: "alice", messages: [{ role: "user", content: "[[pt=1200;ct=300;cached=200]]" }] },
-    { model: MODELS[1], user: "bob", messages: [{ role: "user", content: "[[pt=90000;ct=20000]]" }] },
+    { model: MODELS[1], user: "bob", messages: [{ role: "user", content: "[[pt=300000;ct=60000]]" }] },
     { model: MODELS[2], messages: [{ role: "user", content: "[[pt=5000;ct=700]]" }] },
     { model: MODELS[3], user: "alice", messages: [{ role: "user", content: "echo me" }] },
     { model: MODELS[1], user: "alice", stream: true, messages: [{ role: "user", content: "[[pt=33333;ct=4444]]" }] },
@@ -185,8 +187,12 @@ describe("GET /dashboard", () => {
     await canvas.waitFor();
     const drawn = await canvas.evaluate((c: HTMLCanvasElement) => {
       const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      // The fills of the four models' bands (app.js COLOURS); the smallest band may be under a pixel tall.
+      const fills = new Set(["1f6feb", "e8a33d", "2e9e5b", "c2415b"]);
       let bars = 0;
-      for (let i = 0; i < px.length; i += 4) if (px[i] === 0x1f && px[i + 1] === 0x6f && px[i + 2] === 0xeb) bars++;
+      for (let i = 0; i < px.length; i += 4) {
+        if (fills.has([px[i]!, px[i + 1]!, px[i + 2]!].map((v) => v.toString(16).padStart(2, "0")).join(""))) bars++;
+      }
       return { w: c.width, h: c.height, bars };
     });
     expect(drawn.w).toBeGreaterThan(200);
@@ -276,7 +282,7 @@ describe("GET /dashboard", () => {
     await page.locator(`#recent button[data-id="${sent[1]}"]`).click();
     await expect.poll(() => dialog.textContent()).toContain("Attempts (1)");
     const text = (await dialog.textContent())!;
-    for (const s of [g.model, g.provider, g.status, dollars(g.cost_exact), `${g.latency_ms} ms`, (90000).toLocaleString("en-US")]) expect(text).toContain(s);
+    for (const s of [g.model, g.provider, g.status, dollars(g.cost_exact), `${g.latency_ms} ms`, (300000).toLocaleString("en-US")]) expect(text).toContain(s);
     await context.close();
   });
 
