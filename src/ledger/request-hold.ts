@@ -26,6 +26,8 @@ const NOTHING: RequestHold = { settle: () => {} };
 
 /** Tokens an image part of a prompt may cost beyond its bytes in the body (a URL is short, the image is not). */
 const IMAGE_TOKENS = 2_000;
+/** Prompt tokens a provider adds of its own (Anthropic's tool-use system prompt is a few hundred). */
+const PROVIDER_PROMPT_TOKENS = 1_000;
 
 async function callLedger(env: Env, team: string, req: AllowanceRequest): Promise<AllowanceReply> {
   const stub = () => env.LEDGER.get(env.LEDGER.idFromName(team));
@@ -101,10 +103,10 @@ function imageParts(greq: GatewayRequest): number {
 /**
  * An upper bound on the prompt tokens of an upstream body of `bytes` bytes: every token of a byte-level
  * tokenizer covers at least one byte of text, and the body holds all the text (plus JSON framing, which
- * covers the chat template's), except what images add beyond their URLs.
+ * covers the chat template's), except what images add beyond their URLs and what the provider adds itself.
  */
 export function promptTokenBound(bytes: number, images: number): number {
-  return bytes + images * IMAGE_TOKENS;
+  return bytes + images * IMAGE_TOKENS + PROVIDER_PROMPT_TOKENS;
 }
 
 /** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
