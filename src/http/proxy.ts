@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { capLogged, holdRequest } from "../ledger/request-hold";
+import { capLogged, declaresTools, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
@@ -29,6 +29,8 @@ interface UpstreamBody {
   text: string;
   /** The output tokens it lets the provider produce (providers/output-cap.ts). */
   outputCap: number;
+  /** Whether it declares tools (a provider adds a tool-use prompt of its own). */
+  tools: boolean;
   bytes: number | null;
 }
 
@@ -85,7 +87,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     let b = bodies.get(planned);
     if (!b) {
       const built = bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
-      b = { text: JSON.stringify(built), outputCap: outputCapOf(planned.provider.format, built, planned.model), bytes: null };
+      b = { text: JSON.stringify(built), outputCap: outputCapOf(planned.provider.format, built, planned.model), tools: declaresTools(built), bytes: null };
       bodies.set(planned, b);
     }
     return b;
@@ -98,7 +100,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   // settle in finish().
   const hold = await holdRequest({
     env, waitUntil, policy, greq, event,
-    upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: bodyBytes(a), outputCap: upstreamBody(a).outputCap })),
+    upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: bodyBytes(a), outputCap: upstreamBody(a).outputCap, tools: upstreamBody(a).tools })),
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
@@ -171,7 +173,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       // The served attempt, as it is now: a stream committed early may have switched to a fallback.
       const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
-      return cost;
+      // The client is shown what its budgets are charged (the provider's counts stay as it reported them).
+      return hold.charged(cost);
     },
     finish,
     completion,

@@ -18,16 +18,22 @@ import type { RateSpec } from "./rate-book";
  * finishes (to its actual cost, or to nothing when no provider answered).
  */
 export interface RequestHold {
+  /** What settling charges the budgets for a request that cost `cost`: at most what it reserved. */
+  charged(cost: bigint): bigint;
   /** Settles the reservation to the event's outcome; idempotent. */
   settle(): void;
 }
 
-const NOTHING: RequestHold = { settle: () => {} };
+const NOTHING: RequestHold = { charged: (cost) => cost, settle: () => {} };
 
 /** Tokens an image part of a prompt may cost beyond its bytes in the body (a URL is short, the image is not). */
 const IMAGE_TOKENS = 2_000;
-/** Prompt tokens a provider adds of its own (Anthropic's tool-use system prompt is a few hundred). */
-const PROVIDER_PROMPT_TOKENS = 1_000;
+/**
+ * Prompt tokens a provider adds of its own when a body declares tools: the tool-use system prompt (a few
+ * hundred at Anthropic; open models' chat templates add their own). Without tools, the body's JSON framing
+ * already covers what a chat template adds, so small requests are not held for it.
+ */
+const TOOL_PROMPT_TOKENS = 1_000;
 
 async function callLedger(env: Env, team: string, req: AllowanceRequest): Promise<AllowanceReply> {
   const stub = () => env.LEDGER.get(env.LEDGER.idFromName(team));
@@ -103,10 +109,17 @@ function imageParts(greq: GatewayRequest): number {
 /**
  * An upper bound on the prompt tokens of an upstream body of `bytes` bytes: every token of a byte-level
  * tokenizer covers at least one byte of text, and the body holds all the text (plus JSON framing, which
- * covers the chat template's), except what images add beyond their URLs and what the provider adds itself.
+ * covers the chat template's), except what images add beyond their URLs and the tool-use prompt a provider
+ * adds itself when the body declares tools.
  */
-export function promptTokenBound(bytes: number, images: number): number {
-  return bytes + images * IMAGE_TOKENS + PROVIDER_PROMPT_TOKENS;
+export function promptTokenBound(bytes: number, images: number, tools: boolean): number {
+  return bytes + images * IMAGE_TOKENS + (tools ? TOOL_PROMPT_TOKENS : 0);
+}
+
+/** Whether an upstream body declares tools (`tools` in every wire format; OpenAI's older `functions`). */
+export function declaresTools(body: Record<string, unknown>): boolean {
+  const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
+  return nonEmpty(body.tools) || nonEmpty(body.functions);
 }
 
 /** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
@@ -123,6 +136,8 @@ export interface UpstreamSize {
   bytes: number;
   /** The output tokens the body lets the provider produce, thinking included (providers/output-cap.ts). */
   outputCap: number;
+  /** Whether the body declares tools (declaresTools). */
+  tools: boolean;
 }
 
 export interface HoldInput {
@@ -158,7 +173,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   if (budgets.length > 0) {
     const images = imageParts(greq);
     for (const u of upstream) {
-      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images), u.outputCap);
+      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap);
       if (c > worst) worst = c;
     }
   }
@@ -174,6 +189,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   event.leases = hold.leases;
   let settled = false;
   return {
+    charged: (cost) => (budgets.length > 0 && cost > worst ? worst : cost),
     settle: () => {
       if (settled) return;
       settled = true;
@@ -216,6 +232,7 @@ export async function holdCount(input: CountHoldInput): Promise<RequestHold> {
     throw err;
   }
   return {
+    charged: () => 0n,
     settle: () => {
       const p = hold.settle(0n, tokensOfBytes(input.bytes));
       if (p) input.waitUntil(p);

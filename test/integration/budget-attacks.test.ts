@@ -77,7 +77,7 @@ describe("budgets against hostile requests", () => {
           stream_options: { include_usage: true },
           // Reports two million completion tokens ($1.20) for a 5-token cap.
           messages: userMsg(`[[tag=${tag};pt=12;ct=2000000;first_delay=${i % 4}]] go ${i}`),
-        }).then(async (r) => ({ status: r.status, id: r.headers.get("x-request-id")!, text: await r.text() })),
+        }).then(async (r) => ({ stream: i % 2 === 0, status: r.status, id: r.headers.get("x-request-id")!, text: await r.text() })),
       ),
     );
     const ok = results.filter((r) => r.status === 200);
@@ -94,6 +94,38 @@ describe("budgets against hostile requests", () => {
     expect(g.capped).toBe(true);
     expect(picodollars(g.uncapped_cost_exact)).toBe(picodollars("1.2000018"));
     expect(picodollars(g.cost_exact)).toBeLessThan(picodollars(g.uncapped_cost_exact));
+    // The client is shown the provider's counts and what was charged, streamed or not.
+    for (const stream of [false, true]) {
+      const one = ok.find((x) => x.stream === stream);
+      if (!one) continue;
+      const charged = (await generationOf(k.key, one.id))!;
+      const usage = stream
+        ? JSON.parse(one.text.split("\n").filter((l) => l.startsWith("data: {") && l.includes('"usage":{')).at(-1)!.slice(6)).usage
+        : JSON.parse(one.text).usage;
+      expect(usage.completion_tokens, one.text.slice(-400)).toBe(2_000_000);
+      expect(usage.cost, one.text.slice(-400)).toBe(Number(charged.cost_exact));
+    }
+  });
+
+  it("a body that declares tools is held for the tool-use prompt a provider adds; one without is not", async () => {
+    const k = await newTeamKey();
+    // Without tools the worst case is ~300 bytes × $0.15/M + 10 × $0.60/M ≈ $0.00005; a tool adds 1000
+    // prompt tokens ($0.00015) to it.
+    await setPolicy(k.team, { budgets: [{ scope: "team", period: "day", limit_usd: "0.0001" }] });
+    const tag = uniqueTag("toolprompt");
+    const body = (tools: boolean) => ({
+      model: MINI,
+      max_tokens: 10,
+      ...(tools ? { tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }] } : {}),
+      messages: userMsg(`[[tag=${tag};pt=10;ct=1]] x`),
+    });
+    const refused = await chat(k.key, body(true));
+    const text = await refused.text();
+    expect(refused.status, text).toBe(402);
+    expect(JSON.parse(text).error.code).toBe("insufficient_budget");
+    const r = await chat(k.key, body(false));
+    expect(r.status, await r.text()).toBe(200);
+    expect(await upstreamLog(tag)).toHaveLength(1);
   });
 });
 
