@@ -7,7 +7,8 @@ import { resolveProvider } from "../providers/registry";
 import { upstreamErrorMessage } from "../providers/upstream";
 import { upstreamTimeouts } from "../routing/attempts";
 import { emptyPlanError } from "../routing/plan";
-import { estimatePromptTokens } from "../streaming/estimate";
+import { holdCount } from "../ledger/request-hold";
+import { estimatePromptTokens, utf8Length } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { maxBodyBytes, parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
@@ -37,7 +38,8 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const req = parseWith(CountTokensRequest, body);
   const catalog = cachedCatalog() ?? (await loadCatalog(env));
   const model = anthropicModelId(catalog, req.model);
-  const { plan } = await planRequest(c, [model], req.provider);
+  const planning = await planRequest(c, [model], req.provider);
+  const { plan } = planning;
   if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": c.get("requestId") };
 
@@ -53,6 +55,16 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const resolved = resolveProvider(env, counter.provider.id);
   if ("unavailable" in resolved) throw new GatewayError("upstream_unreachable", resolved.unavailable);
   const { models: _models, provider: _provider, ...upstreamBody } = body;
+  const sent = JSON.stringify({ ...upstreamBody, model: counter.model.upstream_id });
+  const caller = c.get("caller");
+  // The provider's time is the team's: its request and token limits apply, and a spent budget refuses.
+  const hold = await holdCount({
+    env,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    policy: planning.policy,
+    event: { team: caller.team, key_id: caller.key?.id ?? "admin", user: null, created_at: Date.now() },
+    bytes: utf8Length(sent),
+  });
   const beta = c.req.header("anthropic-beta");
   let res: Response;
   try {
@@ -64,12 +76,14 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
         ...(beta ? { "anthropic-beta": beta } : {}),
         ...(resolved.apiKey ? resolved.adapter.authHeaders(resolved.apiKey) : {}),
       },
-      body: JSON.stringify({ ...upstreamBody, model: counter.model.upstream_id }),
+      body: sent,
       signal: AbortSignal.timeout(upstreamTimeouts(env).headers),
     });
   } catch (err) {
     const timedOut = (err as Error)?.name === "TimeoutError";
     throw new GatewayError(timedOut ? "upstream_timeout" : "upstream_unreachable", `${counter.provider.id}: ${timedOut ? "no answer in time" : String((err as Error)?.message ?? err)}`);
+  } finally {
+    hold.settle();
   }
   const text = await res.text();
   if (!res.ok) {

@@ -2,15 +2,17 @@ import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { capLogged, holdRequest } from "../ledger/request-hold";
+import { capLogged, declaresTools, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
+import { outputCapOf } from "../providers/output-cap";
 import { excludeUnsupported } from "../providers/capabilities";
 import { runAttempts, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
-import { emptyPlanError } from "../routing/plan";
+import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
+import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { responderFor } from "../streaming/responder";
 import type { HonoEnv } from "./app";
 import { planRequest } from "./plan-request";
@@ -21,6 +23,16 @@ import "../providers/translate-bodies";
 import "../streaming/respond-anthropic";
 import "../streaming/respond-openai";
 import "../streaming/respond-translated";
+
+/** One attempt's upstream body, built once: the bytes sent, and what holds and estimates read from it. */
+interface UpstreamBody {
+  text: string;
+  /** The output tokens it lets the provider produce (providers/output-cap.ts). */
+  outputCap: number;
+  /** Whether it declares tools (a provider adds a tool-use prompt of its own). */
+  tools: boolean;
+  bytes: number | null;
+}
 
 const NOTHING_SERVED: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
 
@@ -69,11 +81,26 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     created_at: started,
     attempts: [],
   };
-  // Budgets and rate limits: reserve the worst case now (402 / 429 if it does not fit), settle in finish().
+  // Each attempt's upstream body is built when first needed (by the hold, the send or an estimate) and reused.
+  const bodies = new Map<PlannedAttempt, UpstreamBody>();
+  const upstreamBody = (planned: PlannedAttempt): UpstreamBody => {
+    let b = bodies.get(planned);
+    if (!b) {
+      const built = bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
+      b = { text: JSON.stringify(built), outputCap: outputCapOf(planned.provider.format, built, planned.model), tools: declaresTools(built), bytes: null };
+      bodies.set(planned, b);
+    }
+    return b;
+  };
+  const bodyBytes = (planned: PlannedAttempt): number => {
+    const b = upstreamBody(planned);
+    return (b.bytes ??= utf8Length(b.text));
+  };
+  // Budgets and rate limits: reserve the worst case of what is sent upstream (402 / 429 if it does not fit),
+  // settle in finish().
   const hold = await holdRequest({
     env, waitUntil, policy, greq, event,
-    models: plan.attempts.map((a) => a.model),
-    contentLength: c.req.header("content-length"),
+    upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: bodyBytes(a), outputCap: upstreamBody(a).outputCap, tools: upstreamBody(a).tools })),
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
@@ -105,7 +132,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       env,
       attempts: plan.attempts,
       stream: greq.stream,
-      bodyFor: (planned) => JSON.stringify(bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned)),
+      bodyFor: (planned) => upstreamBody(planned).text,
       headersFor: greq.anthropicBeta
         ? (planned) => (planned.provider.format === "anthropic" ? { "anthropic-beta": greq.anthropicBeta! } : undefined)
         : undefined,
@@ -133,7 +160,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   event.model = planned.model.id;
   event.provider = planned.provider.id;
   return responderFor(greq.ingress, planned.provider.format)!({
-    greq,
+    // A prompt the provider did not count is estimated from the whole body it was sent (tools, system, all).
+    greq: { ...greq, estimatePromptTokens: () => tokensOfBytes(bodyBytes(served!.planned)) },
     served,
     event,
     requestId,
@@ -144,8 +172,9 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       const tokens = served.chunks.failed ? NOTHING_SERVED : counted;
       // The served attempt, as it is now: a stream committed early may have switched to a fallback.
       const cost = costOf(tokens, served.planned.model.pricing);
-      Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated });
-      return cost;
+      Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
+      // The client is shown what its budgets are charged (the provider's counts stay as it reported them).
+      return hold.charged(cost);
     },
     finish,
     completion,

@@ -114,6 +114,7 @@ export function generationOut(e: Omit<UsageEvent, "team">, team: string) {
     streamed: e.streamed,
     cancelled: e.cancelled,
     estimated: e.estimated,
+    estimate_method: e.estimate_method ?? null,
     prompt_tokens: e.prompt_tokens,
     completion_tokens: e.completion_tokens,
     cached_tokens: e.cached_tokens,
@@ -121,6 +122,10 @@ export function generationOut(e: Omit<UsageEvent, "team">, team: string) {
     reasoning_tokens: e.reasoning_tokens,
     cost: Number(formatUsd(cost)),
     cost_exact: formatUsd(cost),
+    // The provider counted more than the request reserved: `cost` is what budgets were charged (the
+    // reservation), `uncapped_cost` what the counts price at.
+    capped: e.uncapped_cost != null,
+    ...(e.uncapped_cost != null ? { uncapped_cost: Number(formatUsd(BigInt(e.uncapped_cost))), uncapped_cost_exact: formatUsd(BigInt(e.uncapped_cost)) } : {}),
     latency_ms: e.latency_ms,
     ttfb_ms: e.ttfb_ms,
     created_at: new Date(e.created_at).toISOString(),

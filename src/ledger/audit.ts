@@ -35,6 +35,10 @@ export interface AuditRecord {
   attempts: Attempt[];
   /** SHA-256 of the logged prompt and completion (only when the team's policy logs them), else null. */
   content_sha256: string | null;
+  /** Set only on estimated records (schema 3 on); absent, not null, otherwise. */
+  estimate_method?: string;
+  /** Set only when the charge was capped at the reservation (schema 3 on). */
+  uncapped_cost?: number;
 }
 
 export interface ChainLink {
@@ -69,6 +73,7 @@ export function canonicalRecord(r: AuditRecord): string {
     content_sha256: r.content_sha256,
     cost: r.cost,
     created_at: r.created_at,
+    estimate_method: r.estimate_method,
     estimated: r.estimated,
     id: r.id,
     key_id: r.key_id,
@@ -82,6 +87,7 @@ export function canonicalRecord(r: AuditRecord): string {
     status: r.status,
     streamed: r.streamed,
     ttfb_ms: r.ttfb_ms,
+    uncapped_cost: r.uncapped_cost,
     user: r.user,
   }).replace('"attempts":null', `"attempts":${canonicalJson(r.attempts)}`);
 }

@@ -47,6 +47,8 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   attempts: string;
   content_sha256: string | null;
   hash: string;
+  estimate_method: string | null;
+  uncapped_cost: number | null;
 }
 
 const SUMMED = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"] as const;
@@ -96,8 +98,8 @@ export interface Recorded {
 }
 
 /** Rows in a JSON array of arrays (one parameter, so a batch of any size is one statement). */
-const INSERT_EVENTS = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider, status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash)
- SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, value ->> 24
+const INSERT_EVENTS = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider, status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash, estimate_method, uncapped_cost)
+ SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, value ->> 24, value ->> 25, value ->> 26
  FROM json_each(?)`;
 
 const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, prompt_tokens, completion_tokens,
@@ -188,6 +190,8 @@ export class EventBook {
         attempts: JSON.stringify(e.attempts),
         content_sha256: hasContent ? sha256Hex(canonicalJson({ prompt: e.prompt ?? null, completion: e.completion ?? null })) : null,
         hash: "",
+        estimate_method: e.estimated ? (e.estimate_method ?? null) : null,
+        uncapped_cost: answered ? (e.uncapped_cost ?? null) : null,
       };
       row.hash = chainHash(head.hash, auditRecordOf(row));
       const hour = hourBucket(e.created_at);
@@ -195,7 +199,7 @@ export class EventBook {
         row.seq, row.id, row.created_at, hour, row.key_id, row.user_id, row.model_requested, row.model, row.provider,
         row.status, answered ? 1 : 0, row.streamed, row.cancelled, row.estimated, row.prompt_tokens, row.completion_tokens,
         row.cached_tokens, row.cache_write_tokens, row.reasoning_tokens, row.cost, row.ttfb_ms, row.latency_ms, row.attempts,
-        row.content_sha256, row.hash,
+        row.content_sha256, row.hash, row.estimate_method, row.uncapped_cost,
       ]);
       inserted++;
       head = { seq: row.seq, hash: row.hash };
@@ -384,6 +388,9 @@ export function auditRecordOf(r: EventRow): AuditRecord {
     latency_ms: r.latency_ms,
     attempts: JSON.parse(r.attempts),
     content_sha256: r.content_sha256 ?? null,
+    // Absent rather than null when not set, so records from before these columns hash as they did.
+    estimate_method: r.estimate_method ?? undefined,
+    uncapped_cost: r.uncapped_cost ?? undefined,
   };
 }
 

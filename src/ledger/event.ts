@@ -33,8 +33,16 @@ export interface UsageEvent extends TokenCounts {
   streamed: boolean;
   cancelled: boolean;
   estimated: boolean;
-  /** Integer picodollars. */
+  /** How estimated counts were estimated (streaming/estimate.ts), when `estimated`. */
+  estimate_method?: string | null;
+  /** Integer picodollars: what the request's budgets were charged. */
   cost: number;
+  /**
+   * Set when the provider's counts priced above what the request reserved (it produced more than the body
+   * allowed): their full price, in integer picodollars; `cost` is then the reservation, so no budget passes
+   * its limit.
+   */
+  uncapped_cost?: number | null;
   ttfb_ms: number | null;
   latency_ms: number;
   /** Epoch ms when the request arrived. */

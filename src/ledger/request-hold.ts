@@ -10,6 +10,7 @@ import { formatUsd, subunitPricing, usdToSubunits } from "./cost";
 import type { UsageEvent } from "./event";
 import type { AllowanceReply, AllowanceRequest } from "./ledger-do";
 import { windowOf } from "./periods";
+import { tokensOfBytes } from "../streaming/estimate";
 import type { RateSpec } from "./rate-book";
 
 /**
@@ -17,14 +18,22 @@ import type { RateSpec } from "./rate-book";
  * finishes (to its actual cost, or to nothing when no provider answered).
  */
 export interface RequestHold {
+  /** What settling charges the budgets for a request that cost `cost`: at most what it reserved. */
+  charged(cost: bigint): bigint;
   /** Settles the reservation to the event's outcome; idempotent. */
   settle(): void;
 }
 
-const NOTHING: RequestHold = { settle: () => {} };
+const NOTHING: RequestHold = { charged: (cost) => cost, settle: () => {} };
 
 /** Tokens an image part of a prompt may cost beyond its bytes in the body (a URL is short, the image is not). */
 const IMAGE_TOKENS = 2_000;
+/**
+ * Prompt tokens a provider adds of its own when a body declares tools: the tool-use system prompt (a few
+ * hundred at Anthropic; open models' chat templates add their own). Without tools, the body's JSON framing
+ * already covers what a chat template adds, so small requests are not held for it.
+ */
+const TOOL_PROMPT_TOKENS = 1_000;
 
 async function callLedger(env: Env, team: string, req: AllowanceRequest): Promise<AllowanceReply> {
   const stub = () => env.LEDGER.get(env.LEDGER.idFromName(team));
@@ -87,26 +96,30 @@ export function rateSpecs(policy: PolicyDocument, keyId: string): { rpm: RateSpe
   return { rpm: specs(rpm), tpm: specs(tpm) };
 }
 
-/**
- * An upper bound on a request's prompt tokens: every token of a byte-level tokenizer covers at least one
- * byte of text, and the body holds all the text (plus JSON framing, which covers the chat template's).
- */
-export function promptTokenBound(greq: GatewayRequest, contentLength: number | null): number {
-  let bytes = contentLength ?? 0;
-  if (!(bytes > 0)) {
-    const s = JSON.stringify(greq.body);
-    bytes = s.length;
-    for (let i = 0; i < s.length; i++) {
-      const ch = s.charCodeAt(i);
-      if (ch >= 0x80) bytes += ch >= 0x800 ? 2 : 1;
-    }
-  }
+/** Images in the client's messages: each may cost far more tokens than its URL's bytes. */
+function imageParts(greq: GatewayRequest): number {
   let images = 0;
   for (const m of greq.messages) {
     if (!Array.isArray(m.content)) continue;
     for (const p of m.content as { type?: unknown }[]) if (typeof p?.type === "string" && p.type.includes("image")) images++;
   }
-  return bytes + images * IMAGE_TOKENS;
+  return images;
+}
+
+/**
+ * An upper bound on the prompt tokens of an upstream body of `bytes` bytes: every token of a byte-level
+ * tokenizer covers at least one byte of text, and the body holds all the text (plus JSON framing, which
+ * covers the chat template's), except what images add beyond their URLs and the tool-use prompt a provider
+ * adds itself when the body declares tools.
+ */
+export function promptTokenBound(bytes: number, images: number, tools: boolean): number {
+  return bytes + images * IMAGE_TOKENS + (tools ? TOOL_PROMPT_TOKENS : 0);
+}
+
+/** Whether an upstream body declares tools (`tools` in every wire format; OpenAI's older `functions`). */
+export function declaresTools(body: Record<string, unknown>): boolean {
+  const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
+  return nonEmpty(body.tools) || nonEmpty(body.functions);
 }
 
 /** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
@@ -116,33 +129,51 @@ export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut:
   return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request;
 }
 
+/** What one planned attempt sends upstream, as budgets and rate limits size it. */
+export interface UpstreamSize {
+  model: CatalogModel;
+  /** UTF-8 bytes of the upstream body. */
+  bytes: number;
+  /** The output tokens the body lets the provider produce, thinking included (providers/output-cap.ts). */
+  outputCap: number;
+  /** Whether the body declares tools (declaresTools). */
+  tools: boolean;
+}
+
 export interface HoldInput {
   env: Env;
   waitUntil(p: Promise<unknown>): void;
   policy: PolicyDocument;
   greq: GatewayRequest;
-  /** The models the request may be served by (a fallback may be dearer than the first). */
-  models: readonly CatalogModel[];
+  /** Every attempt the request may make (a fallback may be dearer than the first); asked only when a limit applies. */
+  upstream(): readonly UpstreamSize[];
   event: UsageEvent;
-  contentLength: string | undefined | null;
 }
 
-/** Reserves the request's worst-case cost in every budget and its tokens in every rate limit; 402 / 429 if not. */
+/**
+ * Reserves the request's worst-case cost in every budget and its tokens in every rate limit; 402 / 429 if not.
+ * The worst case is that of the bodies actually sent upstream (translation may raise a client's max_tokens by
+ * a thinking budget). Settling charges the budgets at most what was reserved: a provider that produces more
+ * than the body allowed (or counts more prompt than its bytes) cannot take a budget past its limit; the
+ * record keeps the provider's counts and their full price as `uncapped_cost`.
+ */
 export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   const { policy, greq, event } = input;
   if (policy.data.log_prompts) event.prompt = loggedPrompt(greq);
   if (policy.budgets.length === 0 && policy.rate_limits.length === 0) return NOTHING;
   const budgets = budgetSpecs(policy, event.key_id, event.user, event.created_at);
   const rates = rateSpecs(policy, event.key_id);
-  const needs: RateNeed[] = [
-    ...rates.rpm.map((spec) => ({ spec, amount: 1 })),
-    ...rates.tpm.map((spec) => ({ spec, amount: greq.estimatePromptTokens() + (greq.maxTokens ?? 0) })),
-  ];
+  const upstream = input.upstream();
+  // Tokens per minute count what billing would estimate: the upstream prompt (bytes/4), plus the output cap
+  // sent upstream when the client set one (without one, the actual count is settled when the answer ends).
+  let tpmNeed = 0;
+  for (const u of upstream) tpmNeed = Math.max(tpmNeed, tokensOfBytes(u.bytes) + (greq.maxTokens === null ? 0 : u.outputCap));
+  const needs: RateNeed[] = [...rates.rpm.map((spec) => ({ spec, amount: 1 })), ...rates.tpm.map((spec) => ({ spec, amount: tpmNeed }))];
   let worst = 0n;
   if (budgets.length > 0) {
-    const bound = promptTokenBound(greq, input.contentLength ? Number(input.contentLength) : null);
-    for (const m of input.models) {
-      const c = worstCaseCost(m, bound, greq.maxTokens ?? m.max_output);
+    const images = imageParts(greq);
+    for (const u of upstream) {
+      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap);
       if (c > worst) worst = c;
     }
   }
@@ -158,17 +189,58 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   event.leases = hold.leases;
   let settled = false;
   return {
+    charged: (cost) => (budgets.length > 0 && cost > worst ? worst : cost),
     settle: () => {
       if (settled) return;
       settled = true;
       const answered = event.status !== "error";
+      if (answered && budgets.length > 0 && BigInt(event.cost) > worst) {
+        event.uncapped_cost = event.cost;
+        event.cost = Number(worst);
+      }
       const p = hold.settle(answered ? BigInt(event.cost) : 0n, answered ? event.prompt_tokens + event.completion_tokens : 0);
       if (p) input.waitUntil(p);
     },
   };
 }
 
-function refusalError(r: Refusal, event: UsageEvent): GatewayError {
+/**
+ * count_tokens when a provider counts: one request of the key's and team's request limits, its prompt in
+ * the token limits, and no budget that is already spent (the count itself is free at Anthropic, so it
+ * reserves the smallest amount, and settles to nothing).
+ */
+export interface CountHoldInput {
+  env: Env;
+  waitUntil(p: Promise<unknown>): void;
+  policy: PolicyDocument;
+  event: Pick<UsageEvent, "team" | "key_id" | "user" | "created_at">;
+  /** UTF-8 bytes of the body sent to the counting provider. */
+  bytes: number;
+}
+
+export async function holdCount(input: CountHoldInput): Promise<RequestHold> {
+  const { policy, event } = input;
+  if (policy.budgets.length === 0 && policy.rate_limits.length === 0) return NOTHING;
+  const budgets = budgetSpecs(policy, event.key_id, event.user, event.created_at);
+  const rates = rateSpecs(policy, event.key_id);
+  const needs: RateNeed[] = [...rates.rpm.map((spec) => ({ spec, amount: 1 })), ...rates.tpm.map((spec) => ({ spec, amount: tokensOfBytes(input.bytes) }))];
+  let hold: Hold;
+  try {
+    hold = await allowancesFor(input.env).reserve(event.team, budgets, budgets.length > 0 ? 1n : 0n, needs, { maxRequestMs: upstreamTimeouts(input.env).headers, waitUntil: input.waitUntil });
+  } catch (err) {
+    if (err instanceof RefusedError) throw refusalError(err.refusal, event);
+    throw err;
+  }
+  return {
+    charged: () => 0n,
+    settle: () => {
+      const p = hold.settle(0n, tokensOfBytes(input.bytes));
+      if (p) input.waitUntil(p);
+    },
+  };
+}
+
+function refusalError(r: Refusal, event: Pick<UsageEvent, "key_id">): GatewayError {
   if (r.kind === "budget") {
     const { spec, state } = r;
     const remaining = state.available > 0n ? state.available : 0n;

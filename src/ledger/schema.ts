@@ -90,6 +90,8 @@ export const SCHEMA_STEPS: readonly (readonly string[])[] = [
        updated_at INTEGER NOT NULL
      )`,
   ],
+  // 3: how an estimate was made; the full price of counts that went past the request's reservation
+  [`ALTER TABLE events ADD COLUMN estimate_method TEXT`, `ALTER TABLE events ADD COLUMN uncapped_cost INTEGER`],
 ];
 
 export const SCHEMA_VERSION = SCHEMA_STEPS.length;

@@ -19,6 +19,8 @@ export interface AnthropicUsage {
 export function tokensFromAnthropicUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== "object") return null;
   const u = usage as AnthropicUsage;
+  // A usage object with neither count is no report (some providers send `{}`): the caller estimates.
+  if (typeof u.input_tokens !== "number" && typeof u.output_tokens !== "number") return null;
   const cached = int(u.cache_read_input_tokens);
   const cacheWrite = int(u.cache_creation_input_tokens);
   const completion = int(u.output_tokens);

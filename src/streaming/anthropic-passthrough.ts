@@ -2,7 +2,7 @@ import type { ChunkSource } from "../routing/first-token";
 import type { AnthropicUsage } from "../providers/usage-formats";
 import type { StreamEnd } from "./openai-passthrough";
 import { ClientPipe } from "./client-pipe";
-import { concatBytes, containsBytes, dataJson, eventEnd } from "./sse-bytes";
+import { concatBytes, containsBytes, dataJson, eventEnd, textBytes } from "./sse-bytes";
 
 export interface AnthropicPassthroughResult {
   end: StreamEnd;
@@ -10,8 +10,10 @@ export interface AnthropicPassthroughResult {
   usage: AnthropicUsage | null;
   /** Whether message_delta (the final counts) arrived. */
   usageFinal: boolean;
-  /** Content events forwarded: a basis for an estimate when the stream was cut. */
+  /** Content events forwarded. */
   contentEvents: number;
+  /** Bytes of text (text, thinking, tool input JSON) forwarded: the basis of an estimate when no final usage came. */
+  textBytes: number;
   error?: string;
 }
 
@@ -41,7 +43,7 @@ const HEAD = 32;
  * with `usage.cost` added; the Anthropic SDK reads the usage fields it knows and ignores the rest.
  */
 export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promise<AnthropicPassthroughResult> {
-  const result: AnthropicPassthroughResult = { end: "cut", usage: null, usageFinal: false, contentEvents: 0 };
+  const result: AnthropicPassthroughResult = { end: "cut", usage: null, usageFinal: false, contentEvents: 0, textBytes: 0 };
   let pending: Uint8Array | null = null;
   let first = true;
   let errorForwarded = false;
@@ -99,7 +101,10 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
           } catch {
             result.error = "the provider sent an error";
           }
-        } else result.contentEvents++;
+        } else {
+          result.contentEvents++;
+          result.textBytes += textBytes(buf, pos, end);
+        }
         pos = end;
       }
       if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;

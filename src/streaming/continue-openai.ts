@@ -4,7 +4,7 @@ import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { AttemptError } from "../providers/upstream";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
-import { estimateTokens } from "./estimate";
+import { estimateTokens, tokensOfBytes } from "./estimate";
 import { pumpOpenAIStream, type PassthroughResult, type StreamEnd } from "./openai-passthrough";
 import { usageWithCost } from "./respond-openai";
 import { servedHeaders, type ResponderContext } from "./responder";
@@ -83,10 +83,10 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     Object.assign(event, total, { cost: toSafeSubunits(cost), estimated });
     return cost;
   };
-  const tokensOf = (r: { usageChunk: Record<string, unknown> | null; dataEvents: number }, prompt: number) =>
-    tokensFromOpenAIUsage(r.usageChunk?.usage) ?? { prompt_tokens: prompt, completion_tokens: r.dataEvents, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
+  const tokensOf = (r: { usageChunk: Record<string, unknown> | null; textBytes: number }, prompt: number) =>
+    tokensFromOpenAIUsage(r.usageChunk?.usage) ?? { prompt_tokens: prompt, completion_tokens: tokensOfBytes(r.textBytes), cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
 
-  const pump = (served: Served, w: WritableStreamDefaultWriter<Uint8Array>, onUsage: (r: { usageChunk: Record<string, unknown> | null; dataEvents: number }) => bigint, onError: (m: string, c: number) => Uint8Array) =>
+  const pump = (served: Served, w: WritableStreamDefaultWriter<Uint8Array>, onUsage: (r: { usageChunk: Record<string, unknown> | null; textBytes: number }) => bigint, onError: (m: string, c: number) => Uint8Array) =>
     pumpOpenAIStream({
       reader: served.chunks,
       writer: w,
@@ -94,8 +94,8 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),
       abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
-      usageEvent: (usageChunk, dataEvents) => {
-        const cost = onUsage({ usageChunk, dataEvents });
+      usageEvent: (usageChunk, textBytes) => {
+        const cost = onUsage({ usageChunk, textBytes });
         return chunkBytes(served, { ...(usageChunk ?? { choices: [] }), usage: usageWithCost(usageChunk?.usage, event, cost) });
       },
       errorEvent: onError,
@@ -114,7 +114,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
       (message, code) => ((held = { message, code }), NOTHING),
     );
     primary.release();
-    const cutTokens = tokensOf({ usageChunk: null, dataEvents: first.dataEvents }, promptEstimate);
+    const cutTokens = tokensOf({ usageChunk: null, textBytes: first.textBytes }, promptEstimate);
     const primaryAttempt = event.attempts.at(-1)!;
     if (first.end === "done" || first.end === "client_gone" || held === null) {
       if (!billed) billParts([{ served: primary, tokens: tokensOf(first, promptEstimate) }], first.usageChunk === null);
@@ -138,7 +138,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     event.provider = resumed.planned.provider.id;
     const contPrompt = promptEstimate + estimateTokens(soFar);
     let billedSecond = false;
-    const bill2 = (r: { usageChunk: Record<string, unknown> | null; dataEvents: number }) => {
+    const bill2 = (r: { usageChunk: Record<string, unknown> | null; textBytes: number }) => {
       billedSecond = true;
       return billParts([{ served: primary, tokens: cutTokens }, { served: resumed, tokens: tokensOf(r, contPrompt) }], true);
     };

@@ -1,6 +1,6 @@
 import type { ChunkSource } from "../routing/first-token";
 import { ClientPipe } from "./client-pipe";
-import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isWellFormedEvent, usageMember } from "./sse-bytes";
+import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isWellFormedEvent, textBytes, usageMember } from "./sse-bytes";
 
 /** How a streamed answer ended. */
 export type StreamEnd =
@@ -13,8 +13,10 @@ export interface PassthroughResult {
   end: StreamEnd;
   /** The upstream's final usage chunk, parsed, if it sent one. */
   usageChunk: Record<string, unknown> | null;
-  /** Data events forwarded: one per delta, a proxy for tokens when no usage came. */
+  /** Data events forwarded. */
   dataEvents: number;
+  /** Bytes of text (content, reasoning, tool arguments) forwarded: the basis of an estimate when no usage came. */
+  textBytes: number;
   /** Malformed events dropped. */
   dropped: number;
   error?: string;
@@ -23,8 +25,8 @@ export interface PassthroughResult {
 export interface PassthroughOptions {
   reader: ChunkSource;
   writer: WritableStreamDefaultWriter<Uint8Array>;
-  /** Bytes of the final usage chunk to send the client, given the upstream's (or null: none came). */
-  usageEvent(usageChunk: Record<string, unknown> | null, estimatedCompletion: number): Uint8Array;
+  /** Bytes of the final usage chunk to send the client, given the upstream's (or null: none came) and the text bytes streamed. */
+  usageEvent(usageChunk: Record<string, unknown> | null, textBytes: number): Uint8Array;
   /** Bytes of the in-band error event that ends a stream that did not finish. */
   errorEvent(message: string, code: number): Uint8Array;
   /** Abort the upstream call (client gone or idle). */
@@ -43,7 +45,7 @@ const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
  * edit: a chunk's `"usage":null` is blanked out in place (see usageMember).
  */
 export async function pumpOpenAIStream(o: PassthroughOptions): Promise<PassthroughResult> {
-  const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, dropped: 0 };
+  const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, textBytes: 0, dropped: 0 };
   let pending: Uint8Array | null = null;
   let finished = false;
   let sawFirstChunk = false;
@@ -56,7 +58,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
   let errorStatus = 502;
   const finishWithUsage = async (): Promise<boolean> => {
     finished = true;
-    return (await write(o.usageEvent(result.usageChunk, result.dataEvents))) && (await write(DONE_BYTES));
+    return (await write(o.usageEvent(result.usageChunk, result.textBytes))) && (await write(DONE_BYTES));
   };
 
   try {
@@ -98,6 +100,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
               : null;
         if (special === null) {
           result.dataEvents++;
+          result.textBytes += textBytes(buf, pos, end);
           if (hasFinishReason(buf, pos, end)) finished = true;
           pos = end;
           continue;

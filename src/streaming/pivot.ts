@@ -1,6 +1,7 @@
 import type { TokenCounts } from "../ledger/cost";
 import type { OpenAIToolCall, ReasoningDetail } from "../providers/translate-common";
 import type { CompletionLog } from "./completion-log";
+import { tokensOfBytes, utf8Length } from "./estimate";
 
 /**
  * The pivot of stream translation: every translated upstream stream is decoded into these OpenAI-style
@@ -30,7 +31,7 @@ export class StreamState {
   finishReason: string | null = null;
   /** An error the provider sent in the stream. */
   error: string | null = null;
-  /** Characters of text, reasoning and tool arguments streamed: the basis of an estimate when usage is missing. */
+  /** UTF-8 bytes of text, reasoning and tool arguments streamed: the basis of an estimate when usage is missing. */
   chars = 0;
   /** Malformed events skipped. */
   dropped = 0;
@@ -39,14 +40,14 @@ export class StreamState {
 
   count(delta: PivotDelta): void {
     this.log?.add(delta);
-    this.chars += (delta.content?.length ?? 0) + (delta.reasoning?.length ?? 0);
-    for (const t of delta.tool_calls ?? []) this.chars += t.function?.arguments?.length ?? 0;
+    this.chars += utf8Length(delta.content ?? "") + utf8Length(delta.reasoning ?? "");
+    for (const t of delta.tool_calls ?? []) this.chars += utf8Length(t.function?.arguments ?? "");
   }
 
-  /** Tokens to bill: the provider's when final, otherwise an estimate (≈ 4 characters a token, as estimateTokens). */
+  /** Tokens to bill: the provider's when final, otherwise an estimate (bytes / 4, as estimateTokens). */
   tokens(estimatePrompt: () => number): { tokens: TokenCounts; estimated: boolean } {
     if (this.usage && this.usageFinal) return { tokens: this.usage, estimated: false };
-    const streamed = Math.ceil(this.chars / 4);
+    const streamed = tokensOfBytes(this.chars);
     const u = this.usage;
     return {
       tokens: {

@@ -5,7 +5,7 @@ import { AttemptError } from "../providers/upstream";
 import { tokensFromAnthropicUsage } from "../providers/usage-formats";
 import { TIMEOUTS } from "../routing/attempts";
 import { pumpAnthropicStream } from "./anthropic-passthrough";
-import { contentText, estimateTokens } from "./estimate";
+import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import type { StreamEnd } from "./openai-passthrough";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 import { anthropicStreamError } from "./translate-openai-to-anthropic";
@@ -33,7 +33,7 @@ async function anthropicJson(ctx: ResponderContext): Promise<Response> {
   const { planned } = ctx.served;
   const json: Json = await readAnswerJson(ctx);
   const reported = tokensFromAnthropicUsage(json.usage);
-  const tokens = reported ?? estimate(ctx, estimateTokens(contentText(json.content)), null);
+  const tokens = reported ?? estimate(ctx, estimateTokens(answerText(json.content)), null);
   const cost = ctx.bill(tokens, reported === null);
   json.usage = { ...(json.usage as Json | undefined), cost: usdNumber(cost) };
   json.model = planned.model.id;
@@ -57,7 +57,9 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
       messageDelta: (ev, usage) => {
-        const tokens = tokensFromAnthropicUsage(usage)!;
+        const tokens = tokensFromAnthropicUsage(usage);
+        // Without an output count it is no final report: forwarded as sent, and the stream's text estimated.
+        if (!tokens || typeof usage.output_tokens !== "number") return encoder.encode(`event: message_delta\ndata: ${JSON.stringify(ev)}\n\n`);
         const cost = ctx.bill(tokens, false);
         billed = true;
         const out = { ...ev, usage: { ...(ev.usage as Json | undefined), cost: usdNumber(cost) } };
@@ -68,9 +70,9 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
     ctx.served.release();
     if (!billed) {
       const reported = tokensFromAnthropicUsage(result.usage);
-      const final = result.usageFinal && reported !== null;
-      // Without final counts: a token per content event, as the OpenAI-format passthrough estimates.
-      ctx.bill(final ? reported : estimate(ctx, result.contentEvents, reported), !final);
+      const final = result.usageFinal && reported !== null && typeof result.usage?.output_tokens === "number";
+      // Without final counts: the text streamed, as the OpenAI-format passthrough estimates.
+      ctx.bill(final ? reported : estimate(ctx, tokensOfBytes(result.textBytes), reported), !final);
     }
     event.cancelled = result.end === "client_gone";
     if (result.end !== "done") event.attempts.at(-1)!.error = result.error ?? "client disconnected";

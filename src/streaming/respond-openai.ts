@@ -3,7 +3,7 @@ import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { AttemptError } from "../providers/upstream";
 import { TIMEOUTS } from "../routing/attempts";
-import { contentText, estimateTokens } from "./estimate";
+import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import { openAIStreamContinuable } from "./continue-openai";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
@@ -37,7 +37,7 @@ async function openAIJson(ctx: ResponderContext): Promise<Response> {
   const json = await readAnswerJson(ctx);
   const reported = tokensFromOpenAIUsage(json.usage);
   const message = (json.choices as { message?: { content?: unknown } }[] | undefined)?.[0]?.message;
-  const tokens = reported ?? estimated(ctx, estimateTokens(contentText(message?.content)));
+  const tokens = reported ?? estimated(ctx, estimateTokens(answerText(message)));
   const cost = ctx.bill(tokens, reported === null);
   json.usage = usageWithCost(json.usage, tokens, cost);
   json.model = planned.model.id;
@@ -60,9 +60,9 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
   const writer = writable.getWriter();
   const created = Math.floor(event.created_at / 1000);
   let billed: bigint | null = null;
-  const bill = (usageChunk: Record<string, unknown> | null, dataEvents: number): bigint => {
+  const bill = (usageChunk: Record<string, unknown> | null, textBytes: number): bigint => {
     const reported = tokensFromOpenAIUsage(usageChunk?.usage);
-    billed = ctx.bill(reported ?? estimated(ctx, dataEvents), reported === null);
+    billed = ctx.bill(reported ?? estimated(ctx, tokensOfBytes(textBytes)), reported === null);
     return billed;
   };
 
@@ -74,8 +74,8 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
-      usageEvent: (chunk, dataEvents) => {
-        const cost = bill(chunk, dataEvents);
+      usageEvent: (chunk, textBytes) => {
+        const cost = bill(chunk, textBytes);
         const out: Record<string, unknown> = chunk ? { ...chunk } : { id: requestId, object: "chat.completion.chunk", created, choices: [] };
         out.model = served.planned.model.id;
         out.provider = served.planned.provider.name;
@@ -96,7 +96,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
         ),
     });
     ctx.served.release();
-    if (billed === null) bill(result.usageChunk, result.dataEvents);
+    if (billed === null) bill(result.usageChunk, result.textBytes);
     event.cancelled = result.end === "client_gone";
     if (result.end !== "done") event.attempts.at(-1)!.error = result.error ?? "client disconnected";
     await ctx.finish(STREAM_STATUS[result.end]);

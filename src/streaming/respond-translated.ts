@@ -7,7 +7,7 @@ import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../provid
 import { geminiToOpenAIChoice, type GeminiResponse } from "../providers/translate-openai-gemini";
 import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../providers/usage-formats";
 import { encodeOpenAIStream, openAIStreamError, type OpenAIStreamMeta } from "./encode-openai";
-import { estimateTokens } from "./estimate";
+import { answerText, estimateTokens } from "./estimate";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 import { decodeAnthropicStream } from "./translate-anthropic-to-openai";
 import { decodeGeminiStream } from "./translate-gemini-to-openai";
@@ -43,7 +43,7 @@ function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; 
   const msg = pivot.choice.message as Json | undefined;
   const tokens = pivot.tokens ?? {
     prompt_tokens: ctx.greq.estimatePromptTokens(),
-    completion_tokens: estimateTokens(openAIText(msg?.content) + ((msg?.reasoning as string) ?? "")),
+    completion_tokens: estimateTokens(answerText(msg)),
     cached_tokens: 0,
     cache_write_tokens: 0,
     reasoning_tokens: 0,

@@ -15,7 +15,10 @@ export interface ResponderContext {
   event: UsageEvent;
   requestId: string;
   waitUntil(p: Promise<unknown>): void;
-  /** Prices the tokens at the served model's catalog entry, sets them on the event; returns picodollars. */
+  /**
+   * Prices the tokens at the served model's catalog entry, sets them on the event; returns the picodollars
+   * the request's budgets are charged (at most what it reserved: the cost the client is shown).
+   */
   bill(tokens: TokenCounts, estimated: boolean): bigint;
   /** Records the request's outcome; called exactly once, when the answer is complete or abandoned. */
   finish(status: UsageStatus): Promise<void>;

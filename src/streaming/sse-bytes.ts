@@ -143,3 +143,51 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const BACKSLASH = 0x5c;
+/** Keys whose string values are an answer's text, in the OpenAI and Anthropic stream formats. */
+const TEXT_KEYS = ["content", "reasoning", "reasoning_content", "arguments", "text", "thinking", "partial_json"].map((k) => new TextEncoder().encode(k));
+
+function isTextKey(buf: Uint8Array, keyStart: number, keyEnd: number): boolean {
+  const len = keyEnd - keyStart;
+  outer: for (const k of TEXT_KEYS) {
+    if (k.length !== len) continue;
+    for (let i = 0; i < len; i++) if (buf[keyStart + i] !== k[i]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Bytes of answer text in one event (the JSON string values of TEXT_KEYS, as escaped on the wire), found
+ * from its colons without parsing it: the basis of an estimate when a stream brings no usage.
+ */
+export function textBytes(buf: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  let i = buf.indexOf(COLON, start);
+  while (i !== -1 && i < end) {
+    // `"key":"value"` (or with one space after the colon), as providers write their chunks.
+    let v = i + 1;
+    if (buf[v] === 32) v++;
+    if (buf[i - 1] !== QUOTE || buf[v] !== QUOTE) {
+      i = buf.indexOf(COLON, i + 1);
+      continue;
+    }
+    const keyEnd = i - 1;
+    const keyStart = buf.lastIndexOf(QUOTE, keyEnd - 1) + 1;
+    // The value's closing quote: the first one not escaped.
+    let close = buf.indexOf(QUOTE, v + 1);
+    while (close !== -1 && close < end) {
+      let slashes = 0;
+      while (buf[close - 1 - slashes] === BACKSLASH) slashes++;
+      if (slashes % 2 === 0) break;
+      close = buf.indexOf(QUOTE, close + 1);
+    }
+    if (close === -1 || close >= end) break;
+    if (keyStart > start && isTextKey(buf, keyStart, keyEnd)) n += close - v - 1;
+    i = buf.indexOf(COLON, close + 1);
+  }
+  return n;
+}

@@ -60,7 +60,7 @@ export async function* decodeAnthropicStream(events: AsyncIterable<SseEvent>, st
       case "message_delta":
         for (const [k, v] of Object.entries(e.usage ?? {})) if (v !== null && v !== undefined) (usage as Record<string, unknown>)[k] = v;
         state.usage = tokensFromAnthropicUsage(usage);
-        state.usageFinal = true;
+        state.usageFinal = typeof usage.output_tokens === "number";
         if (e.delta?.stop_reason) {
           state.finishReason = ANTHROPIC_FINISH[e.delta.stop_reason] ?? "stop";
           chunk = { delta: {}, finish_reason: state.finishReason };

@@ -163,7 +163,8 @@ describe("budget leases", () => {
       rate_limits: [{ scope: "key", rpm: 120, tpm: 100000 }],
     });
     const tag = uniqueTag("keyinfo");
-    const r = await chat(k.key, { model: MINI, max_tokens: 10, messages: userMsg(`[[tag=${tag};pt=1000;ct=10]] x`) });
+    // A prompt the provider can count as 1000 tokens (its 1,200 bytes bound what a request reserves).
+    const r = await chat(k.key, { model: MINI, max_tokens: 10, messages: userMsg(`[[tag=${tag};pt=1000;ct=10]] ${"lorem ".repeat(200)}`) });
     expect(r.status).toBe(200);
     await r.text();
     const cost = picodollars("0.000156000000"); // 1000 × $0.15/M + 10 × $0.60/M

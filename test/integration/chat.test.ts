@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chat, eventually, expectedCost, generationOf, newTeamKey, uniqueTag, upstreamLog, userMsg } from "./helpers";
+import { chat, estimatedTokens, eventually, expectedCost, generationOf, newTeamKey, sentText, uniqueTag, upstreamLog, userMsg } from "./helpers";
 
 describe("POST /v1/chat/completions, not streamed", () => {
   it("forwards to the provider with its model id and key, without the gateway's own fields", async () => {
@@ -89,12 +89,15 @@ describe("POST /v1/chat/completions, not streamed", () => {
     const r = await chat(k.key, { model: "openai/gpt-4o-mini", messages: userMsg(text) });
     expect(r.status).toBe(200);
     const body = (await r.json()) as any;
-    const prompt = Math.ceil(text.length / 4) + 4;
-    const completion = 3; // "abcdefghij": 10 characters
+    // The prompt: the whole body the provider received; the completion: the answer's 10 bytes.
+    const [received] = await upstreamLog(tag);
+    const prompt = estimatedTokens(sentText(received!));
+    expect(prompt).toBeGreaterThan(estimatedTokens(text) + 4);
+    const completion = estimatedTokens("abcdefghij");
     const cost = expectedCost("openai/gpt-4o-mini", { prompt, completion });
     expect(body.usage).toEqual({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, cost: Number(cost) });
     const g = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
-    expect(g).toMatchObject({ estimated: true, status: "ok", cost_exact: cost });
+    expect(g).toMatchObject({ estimated: true, estimate_method: "bytes/4", status: "ok", cost_exact: cost });
   });
 
   it("answers mock/echo offline with the last user message and its usage priced", async () => {

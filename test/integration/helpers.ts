@@ -88,6 +88,16 @@ export async function upstreamLog(tag: string): Promise<UpstreamLogEntry[]> {
   return r.json();
 }
 
+/** The gateway's estimate of what a provider did not count: UTF-8 bytes / 4, rounded up (none for nothing). */
+export function estimatedTokens(text: string): number {
+  return Math.ceil(new TextEncoder().encode(text).length / 4);
+}
+
+/** The exact text the provider received, as the gateway serialises an upstream body. */
+export function sentText(entry: UpstreamLogEntry): string {
+  return JSON.stringify(entry.body);
+}
+
 export function userMsg(text: string) {
   return [{ role: "user", content: text }];
 }

@@ -1,9 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Ledger, LedgerFaults } from "../../src/ledger/ledger-do";
-import { estimatePromptTokens } from "../../src/streaming/estimate";
 import { picodollars } from "../support/money";
-import { eventually, expectedCost, newTeamKey, uniqueTag } from "./helpers";
+import { estimatedTokens, eventually, expectedCost, newTeamKey, sentText, uniqueTag, type UpstreamLogEntry } from "./helpers";
 import { ADMIN, direct, ledgerOf, prng, seedFor, setPolicy } from "./ledger-helpers";
 
 /**
@@ -15,6 +14,8 @@ import { ADMIN, direct, ledgerOf, prng, seedFor, setPolicy } from "./ledger-help
 const N = 2000;
 const CONCURRENCY = 50;
 const MODELS = ["openai/gpt-4o-mini", "openai/gpt-6-luna"];
+/** The fake upstream's default answer, a chunk a word. */
+const ANSWER_WORDS = ["Hello ", "from ", "upstream"];
 
 type Fault = "none" | "error" | "retried" | "reset" | "cut" | "no_usage" | "abort";
 
@@ -89,8 +90,10 @@ describe("nothing lost", () => {
     const elapsed = Date.now() - started;
 
     // Which requests reached the provider: the upstream's own log (every try it received).
-    const log = (await (await fetch(`${env.UPSTREAM_ORIGIN}/__log`)).json()) as { body: { user?: string } }[];
-    const reached = new Set(log.map((e) => e.body.user).filter((u): u is string => typeof u === "string" && u.startsWith(`${run}-u`)));
+    const log = (await (await fetch(`${env.UPSTREAM_ORIGIN}/__log`)).json()) as UpstreamLogEntry[];
+    const received = new Map<string, UpstreamLogEntry>();
+    for (const e of log) if (typeof e.body.user === "string" && e.body.user.startsWith(`${run}-u`)) received.set(e.body.user, e);
+    const reached = new Set(received.keys());
 
     const records = await eventually(async () => {
       const all: Record<string, any>[] = [];
@@ -146,8 +149,12 @@ describe("nothing lost", () => {
       }
       // No usage from the upstream: billed on an estimate, which must say so and follow from what was sent.
       expect(["cut", "no_usage", "abort"].includes(s.fault), why).toBe(true);
-      expect(rec.prompt_tokens, why).toBe(estimatePromptTokens(s.messages));
-      if (s.fault === "cut") expect(rec, why).toMatchObject({ status: "cut", completion_tokens: s.d.cut });
+      // The prompt: bytes/4 of the whole body the provider received; the completion: of the text it streamed
+      // (the role chunk carries none, then a word of the default answer a chunk).
+      expect(rec.estimate_method, why).toBe("bytes/4");
+      expect(rec.prompt_tokens, why).toBe(estimatedTokens(sentText(received.get(s.user)!)));
+      if (s.fault === "cut") expect(rec, why).toMatchObject({ status: "cut", completion_tokens: estimatedTokens(ANSWER_WORDS.slice(0, s.d.cut! - 1).join("")) });
+      if (s.fault === "no_usage") expect(rec.completion_tokens, why).toBe(estimatedTokens(ANSWER_WORDS.join("")));
       const cost = expectedCost(rec.model, { prompt: rec.prompt_tokens, completion: rec.completion_tokens });
       expect(rec.cost_exact, why).toBe(cost);
       expectedTotal += picodollars(cost);

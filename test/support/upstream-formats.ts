@@ -16,7 +16,7 @@
  * promptTokenCount = pt, cachedContentTokenCount, candidatesTokenCount = ct − reasoning, thoughtsTokenCount.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { openAIUsage, type Directives } from "./upstream";
+import { openAIUsage, replyPieces, replyText, type Directives } from "./upstream";
 
 type Body = Record<string, unknown>;
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Body, d: Directives) => Promise<void>;
@@ -24,7 +24,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: Body, d: Direct
 const num = (d: Directives, k: string, dflt: number) => (d[k] !== undefined ? Number(d[k]) : dflt);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const words = (s: string) => s.match(/\S+\s*|\s+/g) ?? [];
-const reply = (d: Directives) => d.reply ?? "Hello from upstream";
+const reply = replyText;
 const toolArgs = (d: Directives) => d.args ?? JSON.stringify({ city: "Paris" });
 
 /** A JSON text cut in three pieces, to exercise argument deltas. */
@@ -140,7 +140,7 @@ async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body:
     index++;
   }
   content.push(aev("content_block_start", { index, content_block: { type: "text", text: "" } }));
-  for (const w of words(reply(d))) content.push(aev("content_block_delta", { index, delta: { type: "text_delta", text: w } }));
+  for (const w of replyPieces(d)) content.push(aev("content_block_delta", { index, delta: { type: "text_delta", text: w } }));
   content.push(aev("content_block_stop", { index }));
   if (d.tool) {
     index++;
@@ -190,7 +190,7 @@ async function geminiHandler(req: IncomingMessage, res: ServerResponse, _body: B
     `data: ${JSON.stringify({ candidates: [{ content: { role: "model", parts }, index: 0, ...extra }], ...(d.no_usage ? {} : { usageMetadata: { promptTokenCount: num(d, "pt", 11) } }), modelVersion: model })}\n\n`;
   const content: string[] = [];
   if (d.thinking) for (const w of words(d.thinking)) content.push(chunk([{ text: w, thought: true }]));
-  for (const w of words(reply(d))) content.push(chunk([{ text: w }]));
+  for (const w of replyPieces(d)) content.push(chunk([{ text: w }]));
   if (call) content.push(chunk([call]));
   const last = { candidates: [{ content: { role: "model", parts: [{ text: "" }] }, finishReason, index: 0 }], modelVersion: model, ...(d.no_usage ? {} : { usageMetadata: geminiUsage(d) }) };
   await streamEvents(res, d, content, [`data: ${JSON.stringify(last)}\n\n`]);
@@ -215,7 +215,7 @@ async function openAIRichHandler(_req: IncomingMessage, res: ServerResponse, bod
   const ev = (delta: Body, finishReason: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`;
   const content = [ev({ role: "assistant", content: "" })];
   if (d.thinking) for (const w of words(d.thinking)) content.push(ev({ reasoning: w }));
-  for (const w of words(reply(d))) content.push(ev({ content: w }));
+  for (const w of replyPieces(d)) content.push(ev({ content: w }));
   if (d.tool) {
     content.push(ev({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: d.tool, arguments: "" } }] }));
     for (const p of splitArgs(toolArgs(d))) content.push(ev({ tool_calls: [{ index: 0, function: { arguments: p } }] }));

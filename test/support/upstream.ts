@@ -4,6 +4,7 @@
  *
  *   tag=NAME          groups requests for the log and for `fail_first`
  *   reply=TEXT        the answer (default "Hello from upstream")
+ *   reply_repeat=N    the answer is TEXT repeated N times, streamed in one content event
  *   pt,ct,cached,cw,reasoning=N   usage the upstream reports (defaults 11, 7, 0, 0, 0)
  *   status=N          answer with this HTTP status and an OpenAI error body
  *   fail_first=N      with status: only the first N requests of the tag fail, the rest succeed
@@ -49,6 +50,18 @@ export interface ReceivedRequest {
 }
 
 export type Directives = Record<string, string>;
+
+/** The answer a request scripts (reply, repeated reply_repeat times). */
+export function replyText(d: Directives): string {
+  const reply = d.reply ?? "Hello from upstream";
+  return d.reply_repeat ? reply.repeat(Number(d.reply_repeat)) : reply;
+}
+
+/** The answer's content pieces: a word each, or the whole answer in one piece when reply_repeat is set. */
+export function replyPieces(d: Directives): string[] {
+  const reply = replyText(d);
+  return d.reply_repeat ? [reply] : (reply.match(/\S+\s*|\s+/g) ?? []);
+}
 
 export function directives(body: Record<string, unknown>): Directives {
   const messages =
@@ -98,8 +111,7 @@ export function openAIStreamEvents(body: Record<string, unknown>, d: Directives)
   const id = `chatcmpl-${d.tag ?? "x"}`;
   const model = String(body.model);
   const base = { id, object: "chat.completion.chunk", created: 1700000000, model };
-  const reply = d.reply ?? "Hello from upstream";
-  const pieces = reply.match(/\S+\s*|\s+/g) ?? [];
+  const pieces = replyPieces(d);
   const content = [
     `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], usage: null })}\n\n`,
     ...pieces.map((p) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }], usage: null })}\n\n`),
@@ -124,7 +136,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: Record<string, 
 
 async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives): Promise<void> {
   if (!body.stream) {
-    const reply = d.reply ?? "Hello from upstream";
+    const reply = replyText(d);
     const out: Record<string, unknown> = {
       id: `chatcmpl-${d.tag ?? "x"}`,
       object: "chat.completion",

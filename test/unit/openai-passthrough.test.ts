@@ -51,7 +51,7 @@ async function pump(
   const result = await pumpOpenAIStream({
     reader,
     writer: writable.getWriter(),
-    usageEvent: (u, n) => enc.encode(`data: {"usage_from_upstream":${JSON.stringify(u?.usage ?? null)},"events":${n}}\n\n`),
+    usageEvent: (u, n) => enc.encode(`data: {"usage_from_upstream":${JSON.stringify(u?.usage ?? null)},"text_bytes":${n}}\n\n`),
     errorEvent: (m, code) => enc.encode(`data: {"error":${JSON.stringify(m)},"code":${code}}\n\n`),
     abortUpstream: (why) => {
       aborts.push(why);
@@ -66,8 +66,8 @@ async function pump(
 describe("pumpOpenAIStream", () => {
   it("forwards the upstream's bytes unchanged but for a null usage blanked, then its usage with our chunk, then [DONE]", async () => {
     const { out, result } = await pump(upstream([...BODY, USAGE, DONE]));
-    expect(out).toBe(`${FORWARDED.join("")}data: {"usage_from_upstream":{"prompt_tokens":5,"completion_tokens":3},"events":4}\n\n${DONE}`);
-    expect(result).toMatchObject({ end: "done", dataEvents: 4, dropped: 0 });
+    expect(out).toBe(`${FORWARDED.join("")}data: {"usage_from_upstream":{"prompt_tokens":5,"completion_tokens":3},"text_bytes":11}\n\n${DONE}`);
+    expect(result).toMatchObject({ end: "done", dataEvents: 4, textBytes: 11, dropped: 0 });
     expect(result.usageChunk).toMatchObject({ usage: { prompt_tokens: 5, completion_tokens: 3 } });
   });
 
@@ -107,7 +107,7 @@ describe("pumpOpenAIStream", () => {
 
   it("finishes with usage when the upstream ends after its finish_reason without [DONE]", async () => {
     const { out, result } = await pump(upstream([...BODY, USAGE]));
-    expect(out.endsWith(`"events":4}\n\n${DONE}`)).toBe(true);
+    expect(out.endsWith(`"text_bytes":11}\n\n${DONE}`)).toBe(true);
     expect(result.end).toBe("done");
   });
 
