@@ -6,7 +6,7 @@ import { capLogged, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
-import { runAttempts, type Served } from "../routing/attempts";
+import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
 import { emptyPlanError } from "../routing/plan";
@@ -86,7 +86,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());
-    if (status !== "error") {
+    // A stream the client's own idle or total limit cut says nothing about the provider.
+    if (status !== "error" && !(served && stoppedByClient(served))) {
       reportAnswer(env, waitUntil, event.provider, event.model, {
         status,
         streamed: event.streamed,
@@ -113,6 +114,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       log: event.attempts,
       retries: route.retries,
       timeouts: route.timeouts,
+      gatewayTimeouts: route.gatewayTimeouts,
       started,
       health: healthGate(env, waitUntil),
       // Continuing a cut stream on a fallback (below) needs the attempt that served from its first byte on.
@@ -151,7 +153,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     completion,
     continuation: route.continueOnCut
       ? continuationFor(greq, planned, plan.attempts, {
-          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, started, health: healthGate(env, waitUntil),
+          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, gatewayTimeouts: route.gatewayTimeouts, started, health: healthGate(env, waitUntil),
         })
       : undefined,
   });

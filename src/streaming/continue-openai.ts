@@ -1,7 +1,6 @@
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
-import { AttemptError } from "../providers/upstream";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
 import { estimateTokens } from "./estimate";
@@ -93,7 +92,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
       tap,
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),
-      abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      abortUpstream: (why) => served.stop(why),
       usageEvent: (usageChunk, dataEvents) => {
         const cost = onUsage({ usageChunk, dataEvents });
         return chunkBytes(served, { ...(usageChunk ?? { choices: [] }), usage: usageWithCost(usageChunk?.usage, event, cost) });
@@ -125,7 +124,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     }
     const cut = held as { message: string; code: number };
     primaryAttempt.error = first.error;
-    const resumed = await cont.resume(soFar);
+    const resumed = await cont.resume(soFar, primary);
     if (!resumed) {
       await writer.write(errorBytes(primary, cut.message, cut.code)).catch(() => {});
       await writer.close().catch(() => {});
