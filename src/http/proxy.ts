@@ -6,6 +6,7 @@ import { capLogged, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
+import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
@@ -97,6 +98,11 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       });
     }
     hold.settle();
+    // Whatever a provider said on the way (its errors are quoted in the attempts) enters the ledger without credentials.
+    if (event.attempts.some((a) => a.error !== undefined)) {
+      const scrub = scrubberFor(env);
+      for (const a of event.attempts) if (a.error !== undefined) a.error = scrub(a.error);
+    }
     return recordUsage(env, c.executionCtx, event);
   };
 

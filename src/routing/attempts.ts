@@ -4,6 +4,7 @@ import { GatewayError } from "../http/errors";
 import type { Attempt } from "../ledger/event";
 import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
+import { scrubberFor } from "../providers/secrets";
 import type { ResolvedProvider } from "../providers/types";
 import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage } from "../providers/upstream";
 import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "./first-token";
@@ -270,7 +271,9 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       won.result.waiting?.tokenArrived();
       if (won.result.waiting) reportServed(won);
     },
-    failover: async (error) => {
+    failover: async (failure) => {
+      // The guard quotes the provider's in-band error event.
+      const error = new AttemptError(failure.status, scrubberFor(input.env)(failure.message), failure.kind, failure.retryAfterMs, failure.byClient);
       won.reported = true; // by afterFailure, below
       committed.controller.abort(error);
       committed.release();
@@ -347,8 +350,12 @@ async function tryOnce(
     if (!response.ok) {
       const text = await response.text().catch(() => "");
       release();
-      const message = upstreamErrorMessage(text);
       const code = upstreamErrorCode(text);
+      // The provider's words go to the client and the ledger: never a credential it quotes back.
+      const message =
+        response.status === 401 || response.status === 403
+          ? `${providerId} rejected the gateway's credentials (${response.status})`
+          : scrubberFor(input.env)(upstreamErrorMessage(text));
       note(response.status, false, message);
       return { error: new AttemptError(response.status, message, "http", retryAfterMs(response.headers)), kind: classifyFailure(response.status, code, message), code };
     }
@@ -369,15 +376,16 @@ async function tryOnce(
     if ("error" in first) {
       controller.abort();
       release();
-      note(response.status, false, first.error);
-      return { error: new AttemptError(502, first.error, "http"), kind: null };
+      const message = scrubberFor(input.env)(first.error);
+      note(response.status, false, message);
+      return { error: new AttemptError(502, message, "http"), kind: null };
     }
     tokenArrived();
     note(response.status, true);
     return { served: served(first.chunks) };
   } catch (err) {
     release();
-    const error = toAttemptError(err, controller.signal);
+    const error = toAttemptError(err, controller.signal, scrubberFor(input.env));
     note(error.status, false, error.message);
     return { error, kind: null };
   }
@@ -424,10 +432,10 @@ const NO_CHUNKS: ChunkSource = {
   cancel: () => Promise.resolve(),
 };
 
-function toAttemptError(err: unknown, signal: AbortSignal): AttemptError {
+function toAttemptError(err: unknown, signal: AbortSignal, scrub: (text: string) => string): AttemptError {
   if (signal.aborted && signal.reason instanceof AttemptError) return signal.reason;
   if (err instanceof AttemptError) return err;
-  return new AttemptError(0, `could not reach the provider: ${String((err as Error)?.message ?? err)}`, "unreachable");
+  return new AttemptError(0, scrub(`could not reach the provider: ${String((err as Error)?.message ?? err)}`), "unreachable");
 }
 
 /** The error a client sees when no attempt succeeded, in our shape, with the provider's status for 4xx. */
@@ -438,8 +446,9 @@ export function clientError(err: AttemptError, provider: string, kind: FailureKi
   if (err.kind === "unreachable") return new GatewayError("upstream_unreachable", `${provider}: ${err.message}`, { details });
   if (kind === "context_length") return new GatewayError("context_length_exceeded", `${provider}: ${err.message}`, { details });
   if (kind === "content_policy") return new GatewayError("content_policy", `${provider}: ${err.message}`, { details });
+  // The gateway's own misconfiguration, not the client's: the provider's words (which may quote the key) stay out.
   if (err.status === 401 || err.status === 403) {
-    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status}): ${err.message}`, { details });
+    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status})`, { details });
   }
   if (err.status === 429) {
     const headers: Record<string, string> = err.retryAfterMs !== undefined ? { "retry-after": String(Math.ceil(err.retryAfterMs / 1000)) } : {};

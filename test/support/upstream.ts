@@ -9,6 +9,8 @@
  *   fail_first=N      with status: only the first N requests of the tag fail, the rest succeed
  *   retry_after=S     Retry-After header on an error
  *   error_message=T   error body message
+ *   quote_auth=1      error messages (status=N, error_event_after=N) quote the credentials the request came with,
+ *                     as some OpenAI-compatible servers do ("Incorrect API key provided: Bearer sk-...")
  *   reset=1           destroy the connection before any response
  *   hang=1            accept and never answer
  *   first_delay=MS    wait before the response headers
@@ -152,7 +154,8 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
     }
     if (d.stall_after !== undefined && i >= Number(d.stall_after)) return; // left open, silent
     if (d.error_event_after !== undefined && i >= Number(d.error_event_after)) {
-      res.end(`data: ${JSON.stringify({ error: { message: "The server is overloaded", code: 502 } })}\n\n`);
+      const message = d.quote_auth ? `Incorrect API key provided: ${req.headers.authorization}` : "The server is overloaded";
+      res.end(`data: ${JSON.stringify({ error: { message, code: 502 } })}\n\n`);
       return;
     }
     if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
@@ -229,7 +232,8 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (d.retry_after !== undefined) headers["retry-after"] = d.retry_after;
           res.writeHead(Number(d.status), headers);
-          res.end(JSON.stringify(errorBody(url.pathname, Number(d.status), d.error_message ?? `injected ${d.status}`, d.error_code)));
+          const message = d.quote_auth ? `Incorrect API key provided: ${entry.auth}` : (d.error_message ?? `injected ${d.status}`);
+          res.end(JSON.stringify(errorBody(url.pathname, Number(d.status), message, d.error_code)));
           return;
         }
         const handler = formatHandler(url.pathname, d) ?? routes[url.pathname];
