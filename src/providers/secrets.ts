@@ -9,7 +9,7 @@ import { configuredKeys } from "./registry";
  * keys, Google's `AIza…`, a long run of letters and digits) is replaced by "[redacted]".
  */
 const REDACTED = "[redacted]";
-const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]*[A-Za-z0-9_~+/=-]/gi;
 const SHAPES = [/\b(?:sk|key|rk|pk|gsk|xai|fw)[-_][A-Za-z0-9._-]{8,}/gi, /\bAIza[0-9A-Za-z_-]{10,}/g];
 /** 32 or more letters, digits, `-` or `_` with both letters and digits: an API key or a token, not a word. */
 const LONG_TOKEN = /[A-Za-z0-9_-]{32,}/g;

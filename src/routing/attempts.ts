@@ -80,6 +80,8 @@ export interface Served {
    * limit. The reason is the upstream call's abort reason, marked the client's when the idle limit was.
    */
   stop(why: string): void;
+  /** Takes every credential out of a text that quotes the provider (an in-band error's message). */
+  scrub(text: string): string;
   /** This attempt was a half-open circuit's probe. */
   probe: boolean;
 }
@@ -361,7 +363,8 @@ async function tryOnce(
     }
     const stop = (why: string) =>
       controller.abort(why.startsWith("client") ? new AttemptError(0, why, "cancelled") : new AttemptError(0, why, "timeout", undefined, lowered.idle));
-    const served = (chunks: ChunkSource): Served => ({ planned, resolved, response, chunks, controller, release, timeouts: t, stop, probe });
+    const scrub = scrubberFor(input.env);
+    const served = (chunks: ChunkSource): Served => ({ planned, resolved, response, chunks, controller, release, timeouts: t, stop, scrub, probe });
     if (!input.stream) {
       note(response.status, true);
       return { served: served(NO_CHUNKS) };

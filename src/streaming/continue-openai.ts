@@ -69,7 +69,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
   const chunkBytes = (served: Served, body: Record<string, unknown>) =>
     encoder.encode(`data: ${JSON.stringify({ id: requestId, object: "chat.completion.chunk", created, ...body, model: served.planned.model.id, provider: served.planned.provider.name })}\n\n`);
   const errorBytes = (served: Served, message: string, code: number) =>
-    chunkBytes(served, { error: { code, message }, choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] });
+    chunkBytes(served, { error: { code, message: served.scrub(message) }, choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] });
 
   /** Bills the parts (the cut one first, estimated) and returns the total in picodollars. */
   const billParts = (parts: { served: Served; tokens: TokenCounts }[], estimated: boolean): bigint => {

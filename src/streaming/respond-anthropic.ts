@@ -61,7 +61,7 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
         const out = { ...ev, usage: { ...(ev.usage as Json | undefined), cost: usdNumber(cost) } };
         return encoder.encode(`event: message_delta\ndata: ${JSON.stringify(out)}\n\n`);
       },
-      errorEvent: (message, status) => encoder.encode(anthropicStreamError(message, status)),
+      errorEvent: (message, status) => encoder.encode(anthropicStreamError(ctx.served.scrub(message), status)),
     });
     ctx.served.release();
     if (!billed) {

@@ -89,7 +89,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
             created,
             model: served.planned.model.id,
             provider: served.planned.provider.name,
-            error: { code, message },
+            error: { code, message: served.scrub(message) },
             choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
           })}\n\n`,
         ),

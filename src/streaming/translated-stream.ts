@@ -85,7 +85,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       }
     } finally {
       if (end === "cut" || end === "idle") {
-        await writer.write(encoder.encode(opts.errorEvent(error!, errorStatus))).catch(() => {});
+        await writer.write(encoder.encode(opts.errorEvent(ctx.served.scrub(error!), errorStatus))).catch(() => {});
       }
       if (end !== "client_gone") await writer.close().catch(() => {});
       else await writer.abort().catch(() => {});

@@ -52,6 +52,13 @@ describe("provider credentials quoted in upstream errors", () => {
     // An in-band error event before the first token, quoting the key: the stream ends in the gateway's error.
     const tag = uniqueTag("sec-inband");
     await send("in-band", await chat(k.key, { model: "openai/gpt-4o-mini", stream: true, messages: userMsg(`[[tag=${tag};error_event_after=0;quote_auth=1]]`) }), 200);
+    // ... and mid-answer, passed through to an OpenAI-format client, translated for an Anthropic-format one.
+    await send("in-band mid-answer", await chat(k.key, { model: "openai/gpt-4o-mini", stream: true, messages: userMsg(`[[tag=${tag};error_event_after=2;quote_auth=1]]`) }), 200);
+    await send(
+      "in-band mid-answer, translated",
+      await messages(k.key, { model: "openai/gpt-4o-mini", max_tokens: 16, stream: true, messages: userMsg(`[[tag=${tag};error_event_after=2;quote_auth=1]]`) }),
+      200,
+    );
 
     for (const id of ids) {
       const g = await eventually(() => generationOf(k.key, id));
