@@ -10,7 +10,7 @@ import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
-import { emptyPlanError } from "../routing/plan";
+import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
 import { responderFor } from "../streaming/responder";
 import type { HonoEnv } from "./app";
@@ -78,12 +78,26 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
+  /** Attempts the provider had been sent and the client gave up on (routing/attempts.ts onAbandoned). */
+  const abandoned: PlannedAttempt[] = [];
+  /** Adds the prompts of the abandoned attempts, estimated, to what the event is billed. */
+  const billAbandoned = (): bigint => {
+    if (abandoned.length === 0) return 0n;
+    const prompt = greq.estimatePromptTokens();
+    let cost = 0n;
+    for (const a of abandoned) cost += costOf({ ...NOTHING_SERVED, prompt_tokens: prompt }, a.model.pricing);
+    event.prompt_tokens += prompt * abandoned.length;
+    event.cost = toSafeSubunits(BigInt(event.cost) + cost);
+    event.estimated = true;
+    return cost;
+  };
   let finished = false;
   const finish = (ended: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
     finished = true;
-    // An early-committed stream that never got its first token failed; it was not cut mid-answer.
-    const status = served?.chunks.failed ? "error" : ended;
+    // An early-committed stream that never got its first token failed; it was not cut mid-answer (unless the
+    // client gave up on it: then its prompts were billed).
+    const status = served?.chunks.failed ? (abandoned.length > 0 ? "cancelled" : "error") : ended;
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());
@@ -129,9 +143,19 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         event.model = s.planned.model.id;
         event.provider = s.planned.provider.id;
       },
+      onAbandoned: (planned) => abandoned.push(planned),
     });
   } catch (err) {
     event.cancelled = event.attempts.at(-1)?.error === "client disconnected";
+    if (abandoned.length > 0) {
+      const last = abandoned.at(-1)!;
+      event.model = last.model.id;
+      event.provider = last.provider.id;
+      billAbandoned();
+      event.cancelled = true;
+      void finish("cancelled");
+      throw err;
+    }
     // Queued, not awaited: the batch is written under waitUntil, never on the error's critical path.
     void finish("error");
     throw err;
@@ -153,7 +177,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       // The served attempt, as it is now: a stream committed early may have switched to a fallback.
       const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated });
-      return cost;
+      return cost + billAbandoned();
     },
     finish,
     completion,

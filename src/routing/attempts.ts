@@ -128,6 +128,11 @@ export interface AttemptsInput {
    */
   earlyCommit?: boolean;
   onSwitch?(served: Served): void;
+  /**
+   * An attempt the provider had been sent, given up by the client (its own lower limit ran out, or it hung
+   * up) before an answer: the provider works on it all the same, so its prompt is billed.
+   */
+  onAbandoned?(planned: PlannedAttempt): void;
 }
 
 type Failure = { error: AttemptError; kind: FailureKind; code?: string };
@@ -174,6 +179,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
   const afterFailure = async (result: Failure, planned: PlannedAttempt, attemptStart: number, probe: boolean): Promise<boolean> => {
     const { error, kind } = result;
     last = { ...result, planned };
+    if (error.byClient || error.kind === "cancelled") input.onAbandoned?.(planned);
     if (countsAsProviderFailure(error) && (probe || !counted.has(planned.model.id))) {
       counted.add(planned.model.id);
       input.health?.report(planned, { ok: false, probe });

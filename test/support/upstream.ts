@@ -22,6 +22,7 @@
  *   no_usage=1        omit usage (stream and non-stream)
  *   no_done=1         stream: end without [DONE]
  *   token_delay=MS    stream: send the headers at once, then wait before the first event
+ *   body_delay=MS     non-stream: send the headers at once, then wait before the body
  *   reject_prefill=1  answer 400 to a request whose last message is the assistant's (a prefill)
  *   KEY@MODEL=V       KEY=V only for requests whose upstream model is MODEL (e.g. status@gpt-4.1=503), so
  *                     one message can script a primary and its fallback differently; a scoped fail_first
@@ -136,6 +137,10 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
     };
     if (!d.no_usage) out.usage = openAIUsage(d);
     res.writeHead(200, { "content-type": "application/json" });
+    if (d.body_delay) {
+      res.flushHeaders();
+      await sleep(Number(d.body_delay));
+    }
     res.end(JSON.stringify(out));
     return;
   }
