@@ -109,6 +109,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         completionTokens: event.completion_tokens,
         ttfbMs: event.ttfb_ms,
         latencyMs: event.latency_ms,
+        clientSlow: served?.clientSlow,
       });
     }
     hold.settle();

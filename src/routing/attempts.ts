@@ -84,6 +84,8 @@ export interface Served {
   scrub(text: string): string;
   /** This attempt was a half-open circuit's probe. */
   probe: boolean;
+  /** The client read the answer slower than the provider sent it: its pace says nothing of the provider's. */
+  clientSlow?: boolean;
 }
 
 /** Whether an answer was stopped by a limit the client lowered (idle, total): that says nothing of its provider. */

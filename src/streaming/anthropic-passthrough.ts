@@ -25,6 +25,7 @@ export interface AnthropicPassthroughOptions {
   idleMs: number;
   onFirstChunk?: () => void;
   tap?: (bytes: Uint8Array) => void;
+  onClientSlow?: () => void;
 }
 
 const enc = new TextEncoder();

@@ -93,6 +93,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),
       abortUpstream: (why) => served.stop(why),
+      onClientSlow: () => (served.clientSlow = true),
       usageEvent: (usageChunk, dataEvents) => {
         const cost = onUsage({ usageChunk, dataEvents });
         return chunkBytes(served, { ...(usageChunk ?? { choices: [] }), usage: usageWithCost(usageChunk?.usage, event, cost) });

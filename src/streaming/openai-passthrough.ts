@@ -32,6 +32,7 @@ export interface PassthroughOptions {
   idleMs: number;
   onFirstChunk?: () => void;
   tap?: (bytes: Uint8Array) => void;
+  onClientSlow?: () => void;
 }
 
 const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");

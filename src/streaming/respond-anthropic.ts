@@ -54,6 +54,7 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => ctx.served.stop(why),
+      onClientSlow: () => (ctx.served.clientSlow = true),
       messageDelta: (ev, usage) => {
         const tokens = tokensFromAnthropicUsage(usage)!;
         const cost = ctx.bill(tokens, false);

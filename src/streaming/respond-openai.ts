@@ -73,6 +73,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       abortUpstream: (why) => served.stop(why),
+      onClientSlow: () => (served.clientSlow = true),
       usageEvent: (chunk, dataEvents) => {
         const cost = bill(chunk, dataEvents);
         const out: Record<string, unknown> = chunk ? { ...chunk } : { id: requestId, object: "chat.completion.chunk", created, choices: [] };

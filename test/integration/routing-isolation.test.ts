@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setClock } from "../../src/core/clock";
 import { healthKey } from "../../src/routing/circuit";
-import { chat, eventually, uniqueTag, upstreamLog, userMsg } from "./helpers";
+import { chat, eventually, sleep, uniqueTag, upstreamLog, userMsg } from "./helpers";
 import { teamWithPolicy } from "./routing-helpers";
 
 /*
@@ -118,5 +118,28 @@ describe("limits a client lowers, and hanging up, never count against the provid
       await next.body?.cancel();
       return next.status === 200;
     }, 3000);
+  });
+
+  it("a client that reads slowly does not make the provider's throughput look low", async () => {
+    const MODEL = "openai/gpt-6.1-sol";
+    const a = await teamWithPolicy({});
+    const tag = uniqueTag("iso-slow");
+    const reply = Array.from({ length: 600 }, (_, i) => `w${i}`).join(" ");
+    const r = await chat(a.key, { model: MODEL, stream: true, messages: userMsg(`[[tag=${tag};ct=600;reply=${reply}]]`) });
+    expect(r.status).toBe(200);
+    const reader = r.body!.getReader();
+    await reader.read();
+    // The provider has sent everything by now; the gateway waits on this client with 64 KB on their way.
+    await sleep(400);
+    let text = "";
+    const decoder = new TextDecoder();
+    for (let c = await reader.read(); !c.done; c = await reader.read()) text += decoder.decode(c.value, { stream: true });
+    expect(text).toContain("[DONE]");
+    // Another team's request carries the picture to the Health object: the slow client left no throughput sample.
+    const b = await teamWithPolicy({});
+    const rb = await chat(b.key, { model: MODEL, messages: userMsg(`[[tag=${tag}-b]]`) });
+    await rb.body?.cancel();
+    const rec = await eventually(async () => (await healthStub().snapshot())[healthKey("openai", MODEL)], 5000);
+    expect(rec.throughput).toBeNull();
   });
 });
