@@ -98,6 +98,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     // An early-committed stream that never got its first token failed; it was not cut mid-answer (unless the
     // client gave up on it: then its prompts were billed).
     const status = served?.chunks.failed ? (abandoned.length > 0 ? "cancelled" : "error") : ended;
+    if (status === "cancelled") event.cancelled = true;
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());

@@ -98,6 +98,8 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
           try {
             const ev = dataJson(buf, pos, end) as { error?: { type?: string; message?: string } } | undefined;
             result.error = `${ev?.error?.type ?? "error"}: ${ev?.error?.message ?? "the provider sent an error"}`;
+            // Keeps the provider's overload an overload for the client (the Anthropic SDK retries on it).
+            if (ev?.error?.type === "overloaded_error") errorStatus = 529;
           } catch {
             result.error = "the provider sent an error";
           }

@@ -59,6 +59,16 @@ describe("provider credentials quoted in upstream errors", () => {
       await messages(k.key, { model: "openai/gpt-4o-mini", max_tokens: 16, stream: true, messages: userMsg(`[[tag=${tag};error_event_after=2;quote_auth=1]]`) }),
       200,
     );
+    const anthropicInBand = await messages(k.key, {
+      model: "anthropic/claude-haiku-4.5",
+      max_tokens: 16,
+      stream: true,
+      messages: userMsg(`[[tag=${tag};error_event_after=3;quote_auth=1]]`),
+    });
+    const anthropicText = await anthropicInBand.clone().text();
+    // Passed through to an Anthropic-format client: the provider's overload stays an overload.
+    expect(anthropicText).toMatch(/event: error\ndata: .*"overloaded_error"/);
+    await send("in-band mid-answer, Anthropic passthrough", anthropicInBand, 200);
 
     for (const id of ids) {
       const g = await eventually(() => generationOf(k.key, id));
