@@ -64,11 +64,13 @@ describe("limits a client lowers, and hanging up, never count against the provid
       const r = await chat(a.key, {
         model: MODEL,
         stream: true,
-        provider: { timeouts_ms: idle ? { idle: 30 } : { total: 150 } },
-        messages: userMsg(idle ? `[[tag=${tag};stall_after=2]]` : `[[tag=${tag};delay=60;reply=a b c d e f g h i j]]`),
+        provider: { timeouts_ms: idle ? { idle: 30 } : { total: 300 } },
+        messages: userMsg(idle ? `[[tag=${tag};stall_after=2]]` : `[[tag=${tag};delay=100;reply=a b c d e f g h i j]]`),
       });
-      expect(r.status).toBe(200);
-      expect(await r.text()).toMatch(/"finish_reason":"error"/);
+      const text = await r.text();
+      // Cut mid-answer (on a busy machine the total limit may run out before the provider's headers: a 504).
+      if (idle || r.status === 200) expect(text).toMatch(/"finish_reason":"error"/);
+      else expect(r.status).toBe(504);
     }
     await servedForOthers(MODEL);
   });
