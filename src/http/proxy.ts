@@ -7,7 +7,8 @@ import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
 import { excludeUnsupported } from "../providers/capabilities";
-import { runAttempts, type Served } from "../routing/attempts";
+import { scrubberFor } from "../providers/secrets";
+import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
 import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
@@ -104,25 +105,51 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
+  /** Attempts the provider had been sent and the client gave up on (routing/attempts.ts onAbandoned). */
+  const abandoned: PlannedAttempt[] = [];
+  /** Adds the prompts of the abandoned attempts, estimated, to what the event is billed. */
+  const billAbandoned = (): bigint => {
+    if (abandoned.length === 0) return 0n;
+    let cost = 0n;
+    for (const a of abandoned) {
+      // Each provider was sent its own body: its prompt is estimated from that body's bytes.
+      const prompt = tokensOfBytes(bodyBytes(a));
+      cost += costOf({ ...NOTHING_SERVED, prompt_tokens: prompt }, a.model.pricing);
+      event.prompt_tokens += prompt;
+    }
+    event.cost = toSafeSubunits(BigInt(event.cost) + cost);
+    event.estimated = true;
+    event.estimate_method = ESTIMATE_METHOD;
+    return cost;
+  };
   let finished = false;
   const finish = (ended: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
     finished = true;
-    // An early-committed stream that never got its first token failed; it was not cut mid-answer.
-    const status = served?.chunks.failed ? "error" : ended;
+    // An early-committed stream that never got its first token failed; it was not cut mid-answer (unless the
+    // client gave up on it: then its prompts were billed).
+    const status = served?.chunks.failed ? (abandoned.length > 0 ? "cancelled" : "error") : ended;
+    if (status === "cancelled") event.cancelled = true;
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());
-    if (status !== "error") {
+    // A stream the client's own idle or total limit cut says nothing about the provider.
+    if (status !== "error" && !(served && stoppedByClient(served))) {
       reportAnswer(env, waitUntil, event.provider, event.model, {
         status,
         streamed: event.streamed,
         completionTokens: event.completion_tokens,
         ttfbMs: event.ttfb_ms,
         latencyMs: event.latency_ms,
+        clientSlow: served?.clientSlow,
       });
     }
     hold.settle();
+    // Whatever a provider said on the way (its errors are quoted in the attempts) enters the ledger without credentials.
+    if (event.attempts.some((a) => a.error !== undefined)) {
+      const scrub = scrubberFor(env);
+      for (const a of event.attempts) if (a.error !== undefined) a.error = scrub(a.error);
+    }
     return recordUsage(env, c.executionCtx, event);
   };
 
@@ -140,6 +167,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       log: event.attempts,
       retries: route.retries,
       timeouts: route.timeouts,
+      gatewayTimeouts: route.gatewayTimeouts,
       started,
       health: healthGate(env, waitUntil),
       // Continuing a cut stream on a fallback (below) needs the attempt that served from its first byte on.
@@ -148,9 +176,19 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         event.model = s.planned.model.id;
         event.provider = s.planned.provider.id;
       },
+      onAbandoned: (planned) => abandoned.push(planned),
     });
   } catch (err) {
     event.cancelled = event.attempts.at(-1)?.error === "client disconnected";
+    if (abandoned.length > 0) {
+      const last = abandoned.at(-1)!;
+      event.model = last.model.id;
+      event.provider = last.provider.id;
+      billAbandoned();
+      event.cancelled = true;
+      void finish("cancelled");
+      throw err;
+    }
     // Queued, not awaited: the batch is written under waitUntil, never on the error's critical path.
     void finish("error");
     throw err;
@@ -174,13 +212,13 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
       // The client is shown what its budgets are charged (the provider's counts stay as it reported them).
-      return hold.charged(cost);
+      return hold.charged(cost + billAbandoned());
     },
     finish,
     completion,
     continuation: route.continueOnCut
       ? continuationFor(greq, planned, plan.attempts, {
-          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, started, health: healthGate(env, waitUntil),
+          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, gatewayTimeouts: route.gatewayTimeouts, started, health: healthGate(env, waitUntil),
         })
       : undefined,
   });

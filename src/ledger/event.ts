@@ -14,7 +14,8 @@ export interface Attempt {
 /**
  * - ok: the provider answered in full
  * - cut: the stream died or stalled after the answer began (billed for what was produced)
- * - cancelled: the client went away (billed for what was produced)
+ * - cancelled: the client went away, or its own lower time limit gave up on the answer (billed for what was
+ *   produced; once a provider had the request, at least its prompt, estimated)
  * - error: no provider answered (not billed, not counted in /v1/usage)
  */
 export type UsageStatus = "ok" | "cut" | "cancelled" | "error";

@@ -50,6 +50,8 @@ export interface Route {
   retries: number;
   /** Explicit timeouts (policy, lowered by the request); defaults fill the gaps per model. */
   timeouts: TimeoutSettings;
+  /** The policy's own timeouts: a limit of `timeouts` below these (or the defaults) is the client's. */
+  gatewayTimeouts: TimeoutSettings;
   continueOnCut: boolean;
 }
 
@@ -136,6 +138,7 @@ export function resolveRoute(policy: PolicyDocument, keyId: string | null, req: 
     key: override ? { models: lists(override.models), providers: lists(override.providers) } : null,
     retries: lower(policy.routing.retries, requestRetries)!,
     timeouts,
+    gatewayTimeouts: pt,
     continueOnCut: policy.routing.continue_on_cut,
   };
 }

@@ -56,3 +56,13 @@ export function resolveProvider(env: Env, providerId: string): ResolvedProvider 
   if (!apiKey && !baseOverride) return { unavailable: `provider ${providerId} is not configured (${adapter.keyVar} unset)` };
   return { adapter, baseUrl: baseOverride ?? adapter.defaultBaseUrl, apiKey };
 }
+
+/** The API key of every provider this deployment has configured (built in and custom), as set. */
+export function configuredKeys(env: Env): string[] {
+  const keys: string[] = [];
+  for (const adapter of byId.values()) {
+    const key = envString(env, adapter.keyVar);
+    if (key) keys.push(key);
+  }
+  return keys;
+}

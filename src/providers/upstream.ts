@@ -8,6 +8,11 @@ export class AttemptError extends Error {
     message: string,
     readonly kind: "unreachable" | "timeout" | "http" | "cancelled",
     readonly retryAfterMs?: number,
+    /**
+     * A time limit fired that the client set below the gateway's own (policy or default): the failure is the
+     * client's choice and says nothing about the provider's health.
+     */
+    readonly byClient = false,
   ) {
     super(message);
   }

@@ -4,6 +4,7 @@ import { GatewayError } from "../http/errors";
 import type { Attempt } from "../ledger/event";
 import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
+import { scrubberFor } from "../providers/secrets";
 import type { ResolvedProvider } from "../providers/types";
 import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage } from "../providers/upstream";
 import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "./first-token";
@@ -54,6 +55,13 @@ export function timeoutsFor(settings: TimeoutSettings, model: CatalogModel, defa
   };
 }
 
+/** Which limits of `t` the client lowered below the gateway's own (`own`): their expiry is not the provider's fault. */
+export type LoweredByClient = Record<TimeoutName, boolean>;
+
+function loweredBy(t: Timeouts, own: Timeouts): LoweredByClient {
+  return { headers: t.headers < own.headers, first_token: t.first_token < own.first_token, idle: t.idle < own.idle, total: t.total < own.total };
+}
+
 /** A provider that answered with 2xx headers (and, streamed, its first token): its body is the caller's. */
 export interface Served {
   planned: PlannedAttempt;
@@ -67,8 +75,23 @@ export interface Served {
   release(): void;
   /** The limits that apply to this answer (the stream's idle timeout, among others). */
   timeouts: Timeouts;
+  /**
+   * Stops reading the answer: the client went away ("client ..."), or the provider was silent past the idle
+   * limit. The reason is the upstream call's abort reason, marked the client's when the idle limit was.
+   */
+  stop(why: string): void;
+  /** Takes every credential out of a text that quotes the provider (an in-band error's message). */
+  scrub(text: string): string;
   /** This attempt was a half-open circuit's probe. */
   probe: boolean;
+  /** The client read the answer slower than the provider sent it: its pace says nothing of the provider's. */
+  clientSlow?: boolean;
+}
+
+/** Whether an answer was stopped by a limit the client lowered (idle, total): that says nothing of its provider. */
+export function stoppedByClient(served: Served): boolean {
+  const reason = served.controller.signal.reason;
+  return reason instanceof AttemptError && reason.byClient;
 }
 
 /** The circuit breakers as the attempt loop sees them (routing/health.ts in the Worker). */
@@ -94,6 +117,8 @@ export interface AttemptsInput {
   retries?: number;
   /** Explicit limits (policy and request); defaults fill the gaps. */
   timeouts?: TimeoutSettings;
+  /** The gateway's own limits (the policy's; defaults fill the gaps): below them, `timeouts` are the client's. */
+  gatewayTimeouts?: TimeoutSettings;
   /** When the request arrived: the total time budget counts from here. */
   started?: number;
   health?: HealthGate;
@@ -105,6 +130,11 @@ export interface AttemptsInput {
    */
   earlyCommit?: boolean;
   onSwitch?(served: Served): void;
+  /**
+   * An attempt the provider had been sent, given up by the client (its own lower limit ran out, or it hung
+   * up) before an answer: the provider works on it all the same, so its prompt is billed.
+   */
+  onAbandoned?(planned: PlannedAttempt): void;
 }
 
 type Failure = { error: AttemptError; kind: FailureKind; code?: string };
@@ -122,6 +152,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
   const settings = input.timeouts ?? {};
   const defaults = upstreamTimeouts(input.env);
   const deadline = started + (settings.total ?? defaults.total);
+  const own = input.gatewayTimeouts ?? settings;
   const random = input.random ?? Math.random;
   let budget = input.retries ?? DEFAULT_RETRIES;
   /** Start of the last attempt per provider that failed in a way that asks to slow down. */
@@ -150,6 +181,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
   const afterFailure = async (result: Failure, planned: PlannedAttempt, attemptStart: number, probe: boolean): Promise<boolean> => {
     const { error, kind } = result;
     last = { ...result, planned };
+    if (error.byClient || error.kind === "cancelled") input.onAbandoned?.(planned);
     if (countsAsProviderFailure(error) && (probe || !counted.has(planned.model.id))) {
       counted.add(planned.model.id);
       input.health?.report(planned, { ok: false, probe });
@@ -175,7 +207,14 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
     return true;
   };
 
-  type Won = { result: Extract<TryResult, { served: Served }>; planned: PlannedAttempt; attemptStart: number; probe: boolean };
+  type Won = {
+    result: Extract<TryResult, { served: Served }>;
+    planned: PlannedAttempt;
+    attemptStart: number;
+    probe: boolean;
+    /** The attempt's outcome went to the circuit (or is about to). */
+    reported?: boolean;
+  };
 
   const loop = async (): Promise<Won> => {
     while (i < input.attempts.length) {
@@ -204,15 +243,36 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       }
       const attemptStart = Date.now();
       const early = input.stream && input.earlyCommit === true && i >= openAIFrom;
-      const result = await tryOnce(input, planned, timeoutsFor(settings, planned.model, defaults), remaining, probe, early);
+      const t = timeoutsFor(settings, planned.model, defaults);
+      const result = await tryOnce(input, planned, t, loweredBy(t, timeoutsFor(own, planned.model, defaults)), remaining, probe, early);
       if ("served" in result) return { result, planned, attemptStart, probe };
       if (!(await afterFailure(result, planned, attemptStart, probe))) break;
     }
     throw finalError();
   };
 
-  const reportServed = (won: Won) =>
+  const reportServed = (won: Won) => {
+    won.reported = true;
     input.health?.report(won.planned, { ok: true, probe: won.probe, latencyMs: Date.now() - won.attemptStart });
+  };
+
+  /**
+   * A probe committed before its first token holds the circuit's one probe until the token comes: if the answer
+   * ends first without a failure of the provider (the client went away), the probe is given back when the
+   * answer is released, instead of holding the circuit for every client until the claim lapses.
+   */
+  const probeUntilToken = (won: Won) => {
+    if (!won.probe || !won.result.waiting) return;
+    const served = won.result.served;
+    const release = served.release;
+    served.release = () => {
+      release();
+      if (!won.reported) {
+        won.reported = true;
+        input.health?.release(won.planned);
+      }
+    };
+  };
 
   /** How the guard of a stream committed early hears from, and asks, the attempt `won`. */
   const hooksFor = (won: Won, committed: Served, guard: FirstTokenGuard): GuardHooks => ({
@@ -221,7 +281,10 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       won.result.waiting?.tokenArrived();
       if (won.result.waiting) reportServed(won);
     },
-    failover: async (error) => {
+    failover: async (failure) => {
+      // The guard quotes the provider's in-band error event.
+      const error = new AttemptError(failure.status, scrubberFor(input.env)(failure.message), failure.kind, failure.retryAfterMs, failure.byClient);
+      won.reported = true; // by afterFailure, below
       committed.controller.abort(error);
       committed.release();
       const entry = input.log.at(-1)!;
@@ -230,6 +293,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       entry.latency_ms = Date.now() - won.attemptStart;
       if (!(await afterFailure({ error, kind: null }, won.planned, won.attemptStart, won.probe))) throw finalError();
       const after = await loop();
+      probeUntilToken(after);
       Object.assign(committed, after.result.served, { chunks: guard });
       guard.hooks = hooksFor(after, committed, guard);
       if (!after.result.waiting) reportServed(after);
@@ -244,6 +308,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       reportServed(won);
       return served;
     }
+    probeUntilToken(won);
     const guard = new FirstTokenGuard(waiting.reader);
     guard.hooks = hooksFor(won, served, guard);
     served.chunks = guard;
@@ -252,7 +317,15 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
 }
 
 
-async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeouts, remaining: number, probe: boolean, early: boolean): Promise<TryResult> {
+async function tryOnce(
+  input: AttemptsInput,
+  planned: PlannedAttempt,
+  t: Timeouts,
+  lowered: LoweredByClient,
+  remaining: number,
+  probe: boolean,
+  early: boolean,
+): Promise<TryResult> {
   const providerId = planned.provider.id;
   const resolved = resolveProvider(input.env, providerId) as ResolvedProvider;
   const t0 = Date.now();
@@ -262,7 +335,7 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   // One timer per attempt, whatever its phase (headers, first token, the rest of the total): a phase sets
   // its deadline, and the timer, when it fires early because the deadline moved on, sleeps again until it.
   const totalMessage = `no complete answer from ${providerId} within the total time limit`;
-  const limit = new Deadline(() => controller.abort(new AttemptError(0, limit.message, "timeout")));
+  const limit = new Deadline((name) => controller.abort(new AttemptError(0, limit.message, "timeout", undefined, lowered[name])));
   const release = () => {
     limit.clear();
     input.clientSignal?.removeEventListener("abort", onClientAbort);
@@ -270,7 +343,7 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
   const note = (status: number, ok: boolean, error?: string) =>
     input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
   // From the first token the stream's idle timer watches the provider; the total limit still applies.
-  const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`);
+  const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`, "total");
   try {
     const sent = sendUpstream({
       provider: resolved,
@@ -281,24 +354,31 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
       headers: input.headersFor?.(planned),
     });
     // The timer is set once the request is on its way, so that setting it overlaps the provider's time.
-    if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`);
-    else limit.set(t0 + remaining, totalMessage);
+    if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`, "headers");
+    else limit.set(t0 + remaining, totalMessage, "total");
     const response = await sent;
     if (!response.ok) {
       const text = await response.text().catch(() => "");
       release();
-      const message = upstreamErrorMessage(text);
       const code = upstreamErrorCode(text);
+      // The provider's words go to the client and the ledger: never a credential it quotes back.
+      const message =
+        response.status === 401 || response.status === 403
+          ? `${providerId} rejected the gateway's credentials (${response.status})`
+          : scrubberFor(input.env)(upstreamErrorMessage(text));
       note(response.status, false, message);
       return { error: new AttemptError(response.status, message, "http", retryAfterMs(response.headers)), kind: classifyFailure(response.status, code, message), code };
     }
-    const served = (chunks: ChunkSource): Served => ({ planned, resolved, response, chunks, controller, release, timeouts: t, probe });
+    const stop = (why: string) =>
+      controller.abort(why.startsWith("client") ? new AttemptError(0, why, "cancelled") : new AttemptError(0, why, "timeout", undefined, lowered.idle));
+    const scrub = scrubberFor(input.env);
+    const served = (chunks: ChunkSource): Served => ({ planned, resolved, response, chunks, controller, release, timeouts: t, stop, scrub, probe });
     if (!input.stream) {
       note(response.status, true);
       return { served: served(NO_CHUNKS) };
     }
-    if (t.first_token < remaining) limit.set(t0 + t.first_token, `no first token from ${providerId} within ${t.first_token} ms`);
-    else limit.set(t0 + remaining, totalMessage);
+    if (t.first_token < remaining) limit.set(t0 + t.first_token, `no first token from ${providerId} within ${t.first_token} ms`, "first_token");
+    else limit.set(t0 + remaining, totalMessage, "total");
     if (early && response.body) {
       note(response.status, true);
       return { served: served(NO_CHUNKS), waiting: { reader: response.body.getReader(), tokenArrived } };
@@ -307,15 +387,16 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
     if ("error" in first) {
       controller.abort();
       release();
-      note(response.status, false, first.error);
-      return { error: new AttemptError(502, first.error, "http"), kind: null };
+      const message = scrubberFor(input.env)(first.error);
+      note(response.status, false, message);
+      return { error: new AttemptError(502, message, "http"), kind: null };
     }
     tokenArrived();
     note(response.status, true);
     return { served: served(first.chunks) };
   } catch (err) {
     release();
-    const error = toAttemptError(err, controller.signal);
+    const error = toAttemptError(err, controller.signal, scrubberFor(input.env));
     note(error.status, false, error.message);
     return { error, kind: null };
   }
@@ -324,15 +405,17 @@ async function tryOnce(input: AttemptsInput, planned: PlannedAttempt, t: Timeout
 /** A deadline that can move, on one timer: moved later, the timer stays; moved earlier, it is re-armed. */
 class Deadline {
   message = "";
+  private name: TimeoutName = "total";
   private at = Infinity;
   private due = Infinity;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly expire: () => void) {}
+  constructor(private readonly expire: (name: TimeoutName) => void) {}
 
-  set(at: number, message: string): void {
+  set(at: number, message: string, name: TimeoutName): void {
     this.at = at;
     this.message = message;
+    this.name = name;
     if (at < this.due) this.arm(at);
   }
 
@@ -348,7 +431,7 @@ class Deadline {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.due = Infinity;
-      if (Date.now() >= this.at) this.expire();
+      if (Date.now() >= this.at) this.expire(this.name);
       else if (this.at !== Infinity) this.arm(this.at);
     }, Math.max(0, at - Date.now()));
   }
@@ -360,10 +443,10 @@ const NO_CHUNKS: ChunkSource = {
   cancel: () => Promise.resolve(),
 };
 
-function toAttemptError(err: unknown, signal: AbortSignal): AttemptError {
+function toAttemptError(err: unknown, signal: AbortSignal, scrub: (text: string) => string): AttemptError {
   if (signal.aborted && signal.reason instanceof AttemptError) return signal.reason;
   if (err instanceof AttemptError) return err;
-  return new AttemptError(0, `could not reach the provider: ${String((err as Error)?.message ?? err)}`, "unreachable");
+  return new AttemptError(0, scrub(`could not reach the provider: ${String((err as Error)?.message ?? err)}`), "unreachable");
 }
 
 /** The error a client sees when no attempt succeeded, in our shape, with the provider's status for 4xx. */
@@ -374,8 +457,9 @@ export function clientError(err: AttemptError, provider: string, kind: FailureKi
   if (err.kind === "unreachable") return new GatewayError("upstream_unreachable", `${provider}: ${err.message}`, { details });
   if (kind === "context_length") return new GatewayError("context_length_exceeded", `${provider}: ${err.message}`, { details });
   if (kind === "content_policy") return new GatewayError("content_policy", `${provider}: ${err.message}`, { details });
+  // The gateway's own misconfiguration, not the client's: the provider's words (which may quote the key) stay out.
   if (err.status === 401 || err.status === 403) {
-    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status}): ${err.message}`, { details });
+    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status})`, { details });
   }
   if (err.status === 429) {
     const headers: Record<string, string> = err.retryAfterMs !== undefined ? { "retry-after": String(Math.ceil(err.retryAfterMs / 1000)) } : {};

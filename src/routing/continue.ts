@@ -1,6 +1,6 @@
 import type { GatewayRequest } from "../http/request";
 import { bodyBuilderFor } from "../providers/bodies";
-import { runAttempts, type AttemptsInput, type Served } from "./attempts";
+import { runAttempts, stoppedByClient, type AttemptsInput, type Served } from "./attempts";
 import type { PlannedAttempt } from "./plan";
 
 /**
@@ -22,8 +22,11 @@ export function acceptsPrefill(p: PlannedAttempt): boolean {
 export interface Continuation {
   /** Fallbacks that could continue, in plan order. */
   candidates: PlannedAttempt[];
-  /** Asks the fallbacks to continue `soFar`; the first to stream a token is returned, else null. */
-  resume(soFar: string): Promise<Served | null>;
+  /**
+   * Asks the fallbacks to continue `soFar`; the first to stream a token is returned, else null. `cut` is the
+   * answer that died: unless the client's own limit stopped it, it counts against its provider.
+   */
+  resume(soFar: string, cut: Served): Promise<Served | null>;
 }
 
 /** The continuation of a request, or undefined when its policy or its plan leaves none. */
@@ -38,7 +41,7 @@ export function continuationFor(
   if (candidates.length === 0) return undefined;
   return {
     candidates,
-    async resume(soFar) {
+    async resume(soFar, cut) {
       const messages = [...(greq.body.messages as unknown[]), { role: "assistant", content: soFar, prefix: true }];
       const prefilled: GatewayRequest = { ...greq, body: { ...greq.body, messages } };
       try {
@@ -51,7 +54,7 @@ export function continuationFor(
           bodyFor: (planned) => JSON.stringify(bodyBuilderFor("openai", planned.provider.format)!(prefilled, planned)),
         });
         // The answer as a whole succeeds; the stream that died still counts against its provider.
-        attempts.health?.report(served, { ok: false, probe: false });
+        if (!stoppedByClient(cut)) attempts.health?.report(served, { ok: false, probe: false });
         return resumed;
       } catch {
         return null;

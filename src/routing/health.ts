@@ -215,17 +215,19 @@ const MIN_THROUGHPUT_TOKENS = 16;
 
 /**
  * What a finished answer says about its provider: a stream cut or stalled mid-answer is a failure; a complete
- * stream's tokens per second feed the throughput average.
+ * stream's tokens per second feed the throughput average, unless its client read slower than it came.
  */
 export function reportAnswer(
   env: Env,
   waitUntil: (p: Promise<unknown>) => void,
   provider: string,
   model: string,
-  a: { status: string; streamed: boolean; completionTokens: number; ttfbMs: number | null; latencyMs: number },
+  a: { status: string; streamed: boolean; completionTokens: number; ttfbMs: number | null; latencyMs: number; clientSlow?: boolean },
 ): void {
   if (a.status === "cut") return reportOutcome(env, waitUntil, provider, model, { ok: false, probe: false });
   if (a.status !== "ok" || !a.streamed || a.ttfbMs === null || a.completionTokens < MIN_THROUGHPUT_TOKENS) return;
+  // A client that read slower than the provider sent set the pace: the sample would be the client's.
+  if (a.clientSlow) return;
   const seconds = (a.latencyMs - a.ttfbMs) / 1000;
   if (seconds <= 0) return;
   reportOutcome(env, waitUntil, provider, model, { ok: true, probe: false, throughput: a.completionTokens / seconds });

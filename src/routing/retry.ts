@@ -73,8 +73,12 @@ export function retryDelay(n: number, retryAfterMs: number | undefined, random: 
   return Math.max(MIN_SPACING_MS, Math.round(ceiling / 2 + random() * (ceiling / 2)));
 }
 
-/** Whether an outcome says something about the provider's health (and so counts for its circuit). */
+/**
+ * Whether an outcome says something about the provider's health (and so counts for its circuit). What a client
+ * controls never does: its hanging up, and time limits it lowered below the gateway's own.
+ */
 export function countsAsProviderFailure(err: AttemptError): boolean {
+  if (err.byClient) return false;
   if (err.kind === "timeout" || err.kind === "unreachable") return true;
   return err.kind === "http" && (err.status >= 500 || err.status === 408);
 }

@@ -27,6 +27,7 @@ export interface AnthropicPassthroughOptions {
   idleMs: number;
   onFirstChunk?: () => void;
   tap?: (bytes: Uint8Array) => void;
+  onClientSlow?: () => void;
 }
 
 const enc = new TextEncoder();
@@ -46,7 +47,6 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
   const result: AnthropicPassthroughResult = { end: "cut", usage: null, usageFinal: false, contentEvents: 0, textBytes: 0 };
   let pending: Uint8Array | null = null;
   let first = true;
-  let errorForwarded = false;
   const pipe = new ClientPipe(o, () => (result.end = "client_gone"));
   const write = (bytes: Uint8Array) => pipe.write(bytes);
   /** The in-band error's status, if the stream ends in one. */
@@ -94,10 +94,14 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
         } else if (containsBytes(buf, MESSAGE_STOP, pos, head)) {
           result.end = "done";
         } else if (containsBytes(buf, ERROR, pos, head)) {
-          errorForwarded = true;
+          // Not forwarded as the provider sent it (it may quote a credential): the gateway's error event ends the stream.
+          if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+          forwardFrom = end;
           try {
             const ev = dataJson(buf, pos, end) as { error?: { type?: string; message?: string } } | undefined;
             result.error = `${ev?.error?.type ?? "error"}: ${ev?.error?.message ?? "the provider sent an error"}`;
+            // Keeps the provider's overload an overload for the client (the Anthropic SDK retries on it).
+            if (ev?.error?.type === "overloaded_error") errorStatus = 529;
           } catch {
             result.error = "the provider sent an error";
           }
@@ -113,8 +117,7 @@ export async function pumpAnthropicStream(o: AnthropicPassthroughOptions): Promi
     }
     if (result.end === "done" || result.end === "client_gone") return result;
     if (result.end === "cut" && result.error === undefined) result.error = "upstream stream ended before the answer finished";
-    // An upstream error event has already reached the client as the provider sent it.
-    if (!errorForwarded) await write(o.errorEvent(result.error!, errorStatus));
+    await write(o.errorEvent(result.error!, errorStatus));
     return result;
   } finally {
     await pipe.end();

@@ -8,6 +8,8 @@ export interface ClientPipeOptions {
   idleMs: number;
   /** Sees every byte the client is sent (the completion log of a team that keeps one). */
   tap?: (bytes: Uint8Array) => void;
+  /** The client reads slower than the provider sends: the stream's pace is the client's, not the provider's. */
+  onClientSlow?: () => void;
 }
 
 /**
@@ -72,7 +74,10 @@ export class ClientPipe {
       () => this.clientGone(),
     );
     this.lastWrite = p;
-    if (this.ahead > WRITE_AHEAD) await p;
+    if (this.ahead > WRITE_AHEAD) {
+      this.o.onClientSlow?.();
+      await p;
+    }
     return !this.gone;
   }
 

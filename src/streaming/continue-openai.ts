@@ -1,7 +1,6 @@
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
-import { AttemptError } from "../providers/upstream";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
 import { estimateTokens, tokensOfBytes } from "./estimate";
@@ -70,7 +69,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
   const chunkBytes = (served: Served, body: Record<string, unknown>) =>
     encoder.encode(`data: ${JSON.stringify({ id: requestId, object: "chat.completion.chunk", created, ...body, model: served.planned.model.id, provider: served.planned.provider.name })}\n\n`);
   const errorBytes = (served: Served, message: string, code: number) =>
-    chunkBytes(served, { error: { code, message }, choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] });
+    chunkBytes(served, { error: { code, message: served.scrub(message) }, choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }] });
 
   /** Bills the parts (the cut one first, estimated) and returns the total in picodollars. */
   const billParts = (parts: { served: Served; tokens: TokenCounts }[], estimated: boolean): bigint => {
@@ -93,7 +92,8 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
       tap,
       idleMs: served.timeouts.idle,
       onFirstChunk: () => (event.ttfb_ms ??= Date.now() - event.created_at),
-      abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      abortUpstream: (why) => served.stop(why),
+      onClientSlow: () => (served.clientSlow = true),
       usageEvent: (usageChunk, textBytes) => {
         const cost = onUsage({ usageChunk, textBytes });
         return chunkBytes(served, { ...(usageChunk ?? { choices: [] }), usage: usageWithCost(usageChunk?.usage, event, cost) });
@@ -125,7 +125,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     }
     const cut = held as { message: string; code: number };
     primaryAttempt.error = first.error;
-    const resumed = await cont.resume(soFar);
+    const resumed = await cont.resume(soFar, primary);
     if (!resumed) {
       await writer.write(errorBytes(primary, cut.message, cut.code)).catch(() => {});
       await writer.close().catch(() => {});

@@ -1,6 +1,6 @@
 import type { ChunkSource } from "../routing/first-token";
 import { ClientPipe } from "./client-pipe";
-import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isWellFormedEvent, textBytes, usageMember } from "./sse-bytes";
+import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isErrorEvent, isWellFormedEvent, textBytes, usageMember } from "./sse-bytes";
 
 /** How a streamed answer ended. */
 export type StreamEnd =
@@ -34,6 +34,7 @@ export interface PassthroughOptions {
   idleMs: number;
   onFirstChunk?: () => void;
   tap?: (bytes: Uint8Array) => void;
+  onClientSlow?: () => void;
 }
 
 const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
@@ -41,8 +42,9 @@ const DONE_BYTES = new TextEncoder().encode("data: [DONE]\n\n");
 /**
  * Forwards an OpenAI-format SSE stream to the client byte for byte, event by event as they complete, while
  * noting the few events that matter: the usage chunk (replaced by one that carries `cost`), finish reasons
- * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded. The one
- * edit: a chunk's `"usage":null` is blanked out in place (see usageMember).
+ * and [DONE]. JavaScript touches each chunk only to find event boundaries; nothing is re-encoded. The edits:
+ * a chunk's `"usage":null` is blanked out in place (see usageMember); a provider's in-band error event ends
+ * the stream and is replaced by the gateway's (`errorEvent`, which never quotes a credential).
  */
 export async function pumpOpenAIStream(o: PassthroughOptions): Promise<PassthroughResult> {
   const result: PassthroughResult = { end: "cut", usageChunk: null, dataEvents: 0, textBytes: 0, dropped: 0 };
@@ -91,7 +93,9 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
       let forwardFrom = 0;
       let end: number;
       while ((end = eventEnd(buf, pos)) !== -1) {
-        const special = isDoneEvent(buf, pos, end)
+        const special = isErrorEvent(buf, pos, end)
+          ? "error"
+          : isDoneEvent(buf, pos, end)
           ? "done"
           : !isWellFormedEvent(buf, pos, end)
             ? "garbage"
@@ -106,6 +110,10 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
           continue;
         }
         if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
+        if (special === "error") {
+          ({ message: result.error, status: errorStatus } = inBandError(buf, pos, end));
+          break;
+        }
         if (special === "garbage") result.dropped++;
         else if (special === "usage") {
           // Some providers put the last finish_reason on the usage chunk itself.
@@ -121,7 +129,7 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
         }
         pos = forwardFrom = end;
       }
-      if (result.end === "done") break;
+      if (result.end === "done" || result.error !== undefined) break;
       if (pos > forwardFrom && !(await write(buf.subarray(forwardFrom, pos)))) return result;
       pending = pos < buf.length ? buf.slice(pos) : null;
     }
@@ -138,5 +146,16 @@ export async function pumpOpenAIStream(o: PassthroughOptions): Promise<Passthrou
   } finally {
     // The last bytes reached the client, or it went away before they did (then the answer was cancelled).
     await pipe.end();
+  }
+}
+
+/** What a provider's in-band error event says: its message (the gateway's error event scrubs it) and code. */
+function inBandError(buf: Uint8Array, start: number, end: number): { message: string; status: number } {
+  try {
+    const { error } = dataJson(buf, start, end) as { error?: { message?: unknown; code?: unknown } };
+    const status = typeof error?.code === "number" && error.code >= 400 && error.code < 600 ? error.code : 502;
+    return { message: `the provider sent an error: ${typeof error?.message === "string" ? error.message : "unknown error"}`, status };
+  } catch {
+    return { message: "the provider sent an error", status: 502 };
   }
 }

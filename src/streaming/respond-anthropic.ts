@@ -1,7 +1,6 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import type { Json } from "../providers/translate-common";
-import { AttemptError } from "../providers/upstream";
 import { tokensFromAnthropicUsage } from "../providers/usage-formats";
 import { TIMEOUTS } from "../routing/attempts";
 import { pumpAnthropicStream } from "./anthropic-passthrough";
@@ -43,7 +42,6 @@ async function anthropicJson(ctx: ResponderContext): Promise<Response> {
 }
 
 async function anthropicStream(ctx: ResponderContext): Promise<Response> {
-  const { controller } = ctx.served;
   const { event } = ctx;
   const { readable, writable } = new IdentityTransformStream();
   const writer = writable.getWriter();
@@ -55,7 +53,8 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
       tap: ctx.completion?.tap("anthropic"),
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
-      abortUpstream: (why) => controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      abortUpstream: (why) => ctx.served.stop(why),
+      onClientSlow: () => (ctx.served.clientSlow = true),
       messageDelta: (ev, usage) => {
         const tokens = tokensFromAnthropicUsage(usage);
         // Without an output count it is no final report: forwarded as sent, and the stream's text estimated.
@@ -65,7 +64,7 @@ async function anthropicStream(ctx: ResponderContext): Promise<Response> {
         const out = { ...ev, usage: { ...(ev.usage as Json | undefined), cost: usdNumber(cost) } };
         return encoder.encode(`event: message_delta\ndata: ${JSON.stringify(out)}\n\n`);
       },
-      errorEvent: (message, status) => encoder.encode(anthropicStreamError(message, status)),
+      errorEvent: (message, status) => encoder.encode(anthropicStreamError(ctx.served.scrub(message), status)),
     });
     ctx.served.release();
     if (!billed) {

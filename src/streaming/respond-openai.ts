@@ -1,7 +1,6 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
-import { AttemptError } from "../providers/upstream";
 import { TIMEOUTS } from "../routing/attempts";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import { openAIStreamContinuable } from "./continue-openai";
@@ -73,7 +72,8 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
       tap: ctx.completion?.tap("openai"),
       idleMs: ctx.served.timeouts?.idle ?? TIMEOUTS.idle,
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
-      abortUpstream: (why) => served.controller.abort(new AttemptError(0, why, why.startsWith("client") ? "cancelled" : "timeout")),
+      abortUpstream: (why) => served.stop(why),
+      onClientSlow: () => (served.clientSlow = true),
       usageEvent: (chunk, textBytes) => {
         const cost = bill(chunk, textBytes);
         const out: Record<string, unknown> = chunk ? { ...chunk } : { id: requestId, object: "chat.completion.chunk", created, choices: [] };
@@ -90,7 +90,7 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
             created,
             model: served.planned.model.id,
             provider: served.planned.provider.name,
-            error: { code, message },
+            error: { code, message: served.scrub(message) },
             choices: [{ index: 0, delta: { content: "" }, finish_reason: "error" }],
           })}\n\n`,
         ),

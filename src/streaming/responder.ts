@@ -7,6 +7,7 @@ import type { Continuation } from "../routing/continue";
 import type { CompletionLog } from "./completion-log";
 import { GatewayError } from "../http/errors";
 import { AttemptError } from "../providers/upstream";
+import { clientError } from "../routing/attempts";
 
 /** What a responder needs to turn a provider's 2xx answer into the client's response and a usage record. */
 export interface ResponderContext {
@@ -56,17 +57,32 @@ export function servedHeaders(ctx: ResponderContext, contentType: string): Recor
 /**
  * The provider's whole answer (not streamed), parsed. A body that is not JSON, or that could not be read (the
  * total time limit passed), fails the attempt: the request is recorded as an error, queued rather than
- * awaited, and the client gets a 502 naming the provider.
+ * awaited, and the client gets a 502 naming the provider (504 for a time limit). If the client gave up on the
+ * answer (its own lower total limit ran out, or it hung up), the provider did the work all the same: the
+ * request is billed its prompt, estimated, and recorded as cancelled.
  */
 export async function readAnswerJson(ctx: ResponderContext): Promise<Record<string, unknown>> {
-  const { planned, response } = ctx.served;
+  const { planned, response, controller } = ctx.served;
   try {
     const json = JSON.parse(await response.text()) as Record<string, unknown>;
     ctx.event.ttfb_ms = Date.now() - ctx.event.created_at;
     return json;
-  } catch (err) {
+  } catch (caught) {
+    const err = controller.signal.aborted ? controller.signal.reason : caught;
     const last = ctx.event.attempts.at(-1)!;
     last.ok = false;
+    if (err instanceof AttemptError && (err.byClient || err.kind === "cancelled")) {
+      last.error = err.message;
+      ctx.bill({ prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 }, true);
+      ctx.event.cancelled = true;
+      void ctx.finish("cancelled");
+      throw clientError(err, planned.provider.id, null, planned.model.id);
+    }
+    if (err instanceof AttemptError && err.kind === "timeout") {
+      last.error = err.message;
+      void ctx.finish("error");
+      throw clientError(err, planned.provider.id, null, planned.model.id);
+    }
     last.error = err instanceof AttemptError ? err.message : "provider returned a body that is not JSON";
     void ctx.finish("error");
     throw new GatewayError("upstream_error", `${planned.provider.id}: ${last.error}`);

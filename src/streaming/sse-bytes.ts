@@ -129,6 +129,18 @@ export function isWellFormedEvent(buf: Uint8Array, start: number, end: number): 
   return c === 0x65 /* e */ || c === 0x69 /* i */ || c === 0x72 /* r */;
 }
 
+const ERROR_OBJECT = new TextEncoder().encode(`{"error"`);
+
+/** A provider's in-band failure in the OpenAI format, `data: {"error": ...}`: checked at the event's start only. */
+export function isErrorEvent(buf: Uint8Array, start: number, end: number): boolean {
+  if (buf[start] !== 0x64 /* d */ || buf[start + 4] !== 0x3a /* : */) return false;
+  let j = start + 5;
+  while (j < end && buf[j] === 32) j++;
+  if (j + ERROR_OBJECT.length > end) return false;
+  for (let k = 0; k < ERROR_OBJECT.length; k++) if (buf[j + k] !== ERROR_OBJECT[k]) return false;
+  return true;
+}
+
 /** The JSON payload of a single-line `data:` event. */
 export function dataJson(buf: Uint8Array, start: number, end: number): unknown {
   const text = new TextDecoder().decode(buf.subarray(start, end));

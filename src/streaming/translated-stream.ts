@@ -46,7 +46,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
     },
   };
   let idle = false;
-  const abort = (why: string, kind: "cancelled" | "timeout") => served.controller.abort(new AttemptError(0, why, kind));
+  const abort = (why: string) => served.stop(why);
   // The policy's (or request's) idle limit for this answer.
   const idleMs = ctx.served.timeouts?.idle ?? TIMEOUTS.idle;
 
@@ -59,7 +59,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       onFirstChunk: () => (event.ttfb_ms = Date.now() - event.created_at),
       onIdle: () => {
         idle = true;
-        abort(`no data for ${idleMs} ms`, "timeout");
+        abort(`no data for ${idleMs} ms`);
       },
     });
     try {
@@ -68,7 +68,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
           await writer.write(encoder.encode(text));
         } catch {
           end = "client_gone";
-          abort("client disconnected", "cancelled");
+          abort("client disconnected");
           break;
         }
       }
@@ -85,7 +85,7 @@ export function translatedStreamResponse(ctx: ResponderContext, opts: Translated
       }
     } finally {
       if (end === "cut" || end === "idle") {
-        await writer.write(encoder.encode(opts.errorEvent(error!, errorStatus))).catch(() => {});
+        await writer.write(encoder.encode(opts.errorEvent(ctx.served.scrub(error!), errorStatus))).catch(() => {});
       }
       if (end !== "client_gone") await writer.close().catch(() => {});
       else await writer.abort().catch(() => {});

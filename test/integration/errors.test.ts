@@ -158,7 +158,8 @@ describe("errors: the provider", () => {
     const k = await newTeamKey();
     const tag = uniqueTag("err-401");
     const e = await expectError(await chat(k.key, { model: MINI, messages: userMsg(`[[tag=${tag};status=401;error_message=bad key]]`) }), 502, "upstream_error");
-    expect(e.message).toBe("openai rejected the gateway's credentials (401): bad key");
+    // The provider's words stay out: they may quote the key it was sent.
+    expect(e.message).toBe("openai rejected the gateway's credentials (401)");
   });
 
   it("does not hold an error answer for the usage write", async () => {

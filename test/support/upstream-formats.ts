@@ -57,8 +57,8 @@ export function errorBody(path: string, status: number, message: string, code?: 
   return { error: { message, type: "server_error", code: code ?? null } };
 }
 
-/** Writes events, honouring delay / cut_after / stall_after over the content events. */
-async function streamEvents(res: ServerResponse, d: Directives, content: string[], tail: string[]): Promise<void> {
+/** Writes events, honouring delay / cut_after / stall_after (and, given `errorEvent`, error_event_after) over the content events. */
+async function streamEvents(res: ServerResponse, d: Directives, content: string[], tail: string[], errorEvent?: (message: string) => string): Promise<void> {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   res.flushHeaders();
   const delay = num(d, "delay", 0);
@@ -70,6 +70,10 @@ async function streamEvents(res: ServerResponse, d: Directives, content: string[
       return;
     }
     if (d.stall_after !== undefined && i >= Number(d.stall_after)) return;
+    if (errorEvent && d.error_event_after !== undefined && i >= Number(d.error_event_after)) {
+      res.end(errorEvent(d.quote_auth ? `invalid x-api-key: ${res.req.headers["x-api-key"]}` : "Overloaded"));
+      return;
+    }
     if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
     if (res.destroyed) return;
     written = new Promise<void>((r) => res.write(content[i], () => r()));
@@ -152,7 +156,7 @@ async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body:
     aev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: d.no_usage ? {} : { output_tokens: usage.output_tokens, ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}) } }),
     aev("message_stop", {}),
   ];
-  await streamEvents(res, d, content, tail);
+  await streamEvents(res, d, content, tail, (message) => aev("error", { error: { type: "overloaded_error", message } }));
 }
 
 // --- Gemini ---

@@ -10,6 +10,8 @@
  *   fail_first=N      with status: only the first N requests of the tag fail, the rest succeed
  *   retry_after=S     Retry-After header on an error
  *   error_message=T   error body message
+ *   quote_auth=1      error messages (status=N, error_event_after=N) quote the credentials the request came with,
+ *                     as some OpenAI-compatible servers do ("Incorrect API key provided: Bearer sk-...")
  *   reset=1           destroy the connection before any response
  *   hang=1            accept and never answer
  *   first_delay=MS    wait before the response headers
@@ -21,6 +23,7 @@
  *   no_usage=1        omit usage (stream and non-stream)
  *   no_done=1         stream: end without [DONE]
  *   token_delay=MS    stream: send the headers at once, then wait before the first event
+ *   body_delay=MS     non-stream: send the headers at once, then wait before the body
  *   reject_prefill=1  answer 400 to a request whose last message is the assistant's (a prefill)
  *   KEY@MODEL=V       KEY=V only for requests whose upstream model is MODEL (e.g. status@gpt-4.1=503), so
  *                     one message can script a primary and its fallback differently; a scoped fail_first
@@ -146,6 +149,10 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
     };
     if (!d.no_usage) out.usage = openAIUsage(d);
     res.writeHead(200, { "content-type": "application/json" });
+    if (d.body_delay) {
+      res.flushHeaders();
+      await sleep(Number(d.body_delay));
+    }
     res.end(JSON.stringify(out));
     return;
   }
@@ -164,7 +171,8 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
     }
     if (d.stall_after !== undefined && i >= Number(d.stall_after)) return; // left open, silent
     if (d.error_event_after !== undefined && i >= Number(d.error_event_after)) {
-      res.end(`data: ${JSON.stringify({ error: { message: "The server is overloaded", code: 502 } })}\n\n`);
+      const message = d.quote_auth ? `Incorrect API key provided: ${req.headers.authorization}` : "The server is overloaded";
+      res.end(`data: ${JSON.stringify({ error: { message, code: 502 } })}\n\n`);
       return;
     }
     if (d.garbage_at !== undefined && i === Number(d.garbage_at)) res.write("data: {not json at all\n\n");
@@ -241,7 +249,8 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
           const headers: Record<string, string> = { "content-type": "application/json" };
           if (d.retry_after !== undefined) headers["retry-after"] = d.retry_after;
           res.writeHead(Number(d.status), headers);
-          res.end(JSON.stringify(errorBody(url.pathname, Number(d.status), d.error_message ?? `injected ${d.status}`, d.error_code)));
+          const message = d.quote_auth ? `Incorrect API key provided: ${entry.auth}` : (d.error_message ?? `injected ${d.status}`);
+          res.end(JSON.stringify(errorBody(url.pathname, Number(d.status), message, d.error_code)));
           return;
         }
         const handler = formatHandler(url.pathname, d) ?? routes[url.pathname];
