@@ -82,8 +82,10 @@ export function admit(
   if (!claim) return "probe";
   return claim(key).then(
     ({ granted, record }): Admission => {
-      if (record?.state === "closed") {
-        // Another isolate's probe closed it meanwhile: traffic goes again.
+      const local = records.get(key);
+      if (record?.state === "closed" && record.updatedAt > (local?.updatedAt ?? 0)) {
+        // Another isolate's probe closed it meanwhile: traffic goes again. (A closed record no newer than
+        // ours is one that has not heard of the failures that opened ours yet: it proves nothing.)
         records.set(key, record);
         probing.delete(key);
         return "go";
