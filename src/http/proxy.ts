@@ -73,7 +73,6 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const hold = await holdRequest({
     env, waitUntil, policy, greq, event,
     models: plan.attempts.map((a) => a.model),
-    contentLength: c.req.header("content-length"),
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;

@@ -8,6 +8,8 @@ import type { TokenCounts } from "../ledger/cost";
 export interface GatewayRequest {
   ingress: Exclude<WireFormat, "gemini">;
   body: Record<string, unknown>;
+  /** The size of the body as read from the client (not as its Content-Length claimed), for budget holds. */
+  bodyBytes: number;
   /** Requested models in order of preference: the model, then `models[]` fallbacks. */
   models: string[];
   stream: boolean;

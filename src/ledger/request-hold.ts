@@ -91,8 +91,8 @@ export function rateSpecs(policy: PolicyDocument, keyId: string): { rpm: RateSpe
  * An upper bound on a request's prompt tokens: every token of a byte-level tokenizer covers at least one
  * byte of text, and the body holds all the text (plus JSON framing, which covers the chat template's).
  */
-export function promptTokenBound(greq: GatewayRequest, contentLength: number | null): number {
-  let bytes = contentLength ?? 0;
+export function promptTokenBound(greq: GatewayRequest): number {
+  let bytes = greq.bodyBytes;
   if (!(bytes > 0)) {
     const s = JSON.stringify(greq.body);
     bytes = s.length;
@@ -124,7 +124,6 @@ export interface HoldInput {
   /** The models the request may be served by (a fallback may be dearer than the first). */
   models: readonly CatalogModel[];
   event: UsageEvent;
-  contentLength: string | undefined | null;
 }
 
 /** Reserves the request's worst-case cost in every budget and its tokens in every rate limit; 402 / 429 if not. */
@@ -140,7 +139,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   ];
   let worst = 0n;
   if (budgets.length > 0) {
-    const bound = promptTokenBound(greq, input.contentLength ? Number(input.contentLength) : null);
+    const bound = promptTokenBound(greq);
     for (const m of input.models) {
       const c = worstCaseCost(m, bound, greq.maxTokens ?? m.max_output);
       if (c > worst) worst = c;

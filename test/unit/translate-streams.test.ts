@@ -200,6 +200,7 @@ describe("parameters a model cannot honour", () => {
   const greq = (body: Record<string, unknown>, ingress: "openai" | "anthropic" = "openai"): GatewayRequest => ({
     ingress,
     body,
+    bodyBytes: 0,
     models: ["x/m"],
     stream: false,
     user: null,
