@@ -1,10 +1,14 @@
+import type { Context } from "hono";
 import type { z } from "zod";
 import type { Env } from "../env";
+import type { HonoEnv } from "./app";
 import { GatewayError } from "./errors";
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long a client may take to send its whole body: a slow sender holds a request open no longer. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** After refusing a body part-way, how long and how much more of it is read and dropped (see `linger`). */
+const LINGER_MS = 1_000;
 /** The deepest nesting of arrays and objects a body may have, in any field (deeper JSON can exhaust stacks). */
 export const MAX_JSON_DEPTH = 64;
 
@@ -33,18 +37,23 @@ export interface JsonBody {
  * (408). 400 for conflicting framing, a content type other than JSON, a broken body stream, invalid UTF-8,
  * lone surrogates, nesting deeper than MAX_JSON_DEPTH, or text that is not JSON.
  */
-export async function readJsonBody(req: Request, env: Env): Promise<JsonBody> {
+export async function readJsonBody(c: Context<HonoEnv>): Promise<JsonBody> {
+  const req = c.req.raw;
   const headers = req.headers;
+  const limit = maxBodyBytes(c.env);
+  const refuse = (err: GatewayError): never => {
+    if (req.body) c.executionCtx.waitUntil(linger(req.body.getReader(), limit));
+    throw err;
+  };
   if (headers.has("transfer-encoding") && headers.has("content-length")) {
-    throw new GatewayError("bad_request", "the request has both Transfer-Encoding and Content-Length; send one");
+    refuse(new GatewayError("bad_request", "the request has both Transfer-Encoding and Content-Length; send one"));
   }
   const type = headers.get("content-type");
   if (type && !/^application\/json[ \t]*(;|$)/i.test(type)) {
-    throw new GatewayError("bad_request", `content-type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`);
+    refuse(new GatewayError("bad_request", `content-type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`));
   }
-  const limit = maxBodyBytes(env);
-  if (Number(headers.get("content-length")) > limit) throw tooLarge(limit);
-  const bytes = req.body === null ? new Uint8Array(0) : await readCapped(req.body, limit, bodyTimeoutMs(env));
+  if (Number(headers.get("content-length")) > limit) refuse(tooLarge(limit));
+  const bytes = req.body === null ? new Uint8Array(0) : await readCapped(req.body, limit, bodyTimeoutMs(c.env), (p) => c.executionCtx.waitUntil(p));
 
   let text: string;
   try {
@@ -69,7 +78,12 @@ export async function readJsonBody(req: Request, env: Env): Promise<JsonBody> {
   return { json, bytes: bytes.byteLength };
 }
 
-async function readCapped(body: ReadableStream<Uint8Array>, limit: number, timeoutMs: number): Promise<Uint8Array> {
+async function readCapped(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  timeoutMs: number,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -82,10 +96,14 @@ async function readCapped(body: ReadableStream<Uint8Array>, limit: number, timeo
       const { done, value } = await Promise.race([reader.read(), expired]);
       if (done) break;
       size += value.byteLength;
-      if (size > limit) throw tooLarge(limit);
+      if (size > limit) {
+        waitUntil(linger(reader, limit));
+        throw tooLarge(limit);
+      }
       chunks.push(value);
     }
   } catch (err) {
+    if (err instanceof GatewayError && err.code === "payload_too_large") throw err;
     reader.cancel().catch(() => {});
     if (err instanceof GatewayError) throw err;
     // The runtime's reader fails on a malformed chunked encoding or a connection cut mid-body.
@@ -101,6 +119,28 @@ async function readCapped(body: ReadableStream<Uint8Array>, limit: number, timeo
     at += c.byteLength;
   }
   return all;
+}
+
+/**
+ * A body refused part-way is read on and dropped for a moment (at most `maxBytes` more, LINGER_MS) before the
+ * connection is let go: a socket closed with unread bytes is reset, and the client would lose the answer
+ * with it. Nothing read here is kept, so memory stays flat whatever the client sends.
+ */
+async function linger(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), LINGER_MS)));
+  try {
+    for (let n = 0; n <= maxBytes; ) {
+      const r = await Promise.race([reader.read(), late]);
+      if (r === null || r.done) break;
+      n += r.value.byteLength;
+    }
+  } catch {
+    // The client went away: nothing to wait for.
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
 }
 
 /**

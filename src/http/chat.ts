@@ -7,7 +7,7 @@ import { ChatRequest } from "./schemas";
 
 /** POST /v1/chat/completions: the OpenAI format (plus OpenRouter's routing fields) in. */
 export async function chatCompletions(c: Context<HonoEnv>): Promise<Response> {
-  const { json, bytes } = await readJsonBody(c.req.raw, c.env);
+  const { json, bytes } = await readJsonBody(c);
   const req = parseWith(ChatRequest, json);
   const body = json as Record<string, unknown>;
   return proxy(c, {

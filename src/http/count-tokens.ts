@@ -32,7 +32,7 @@ const CountTokensRequest = z.looseObject({
  */
 export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const env = c.env;
-  const { json } = await readJsonBody(c.req.raw, env);
+  const { json } = await readJsonBody(c);
   const req = parseWith(CountTokensRequest, json);
   const body = json as Record<string, unknown>;
   const catalog = cachedCatalog() ?? (await loadCatalog(env));

@@ -68,7 +68,7 @@ export function anthropicModelId(catalog: Catalog, name: string): string {
 
 /** POST /v1/messages: the Anthropic Messages format in. */
 export async function messages(c: Context<HonoEnv>): Promise<Response> {
-  const { json, bytes } = await readJsonBody(c.req.raw, c.env);
+  const { json, bytes } = await readJsonBody(c);
   const req = parseWith(MessagesRequest, json);
   const body = json as Record<string, unknown>;
   const catalog = cachedCatalog() ?? (await loadCatalog(c.env));
