@@ -7,8 +7,9 @@ import { GatewayError } from "./errors";
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long a client may take to send its whole body: a slow sender holds a request open no longer. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
-/** After refusing a body part-way, how long and how much more of it is read and dropped (see `linger`). */
+/** After refusing a body part-way, how much more of it is read and dropped, and for how long (see `drain`). */
 const LINGER_MS = 1_000;
+const LINGER_BYTES = 16 * 1024 * 1024;
 /** The deepest nesting of arrays and objects a body may have, in any field (deeper JSON can exhaust stacks). */
 export const MAX_JSON_DEPTH = 64;
 
@@ -41,19 +42,19 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<JsonBody> {
   const req = c.req.raw;
   const headers = req.headers;
   const limit = maxBodyBytes(c.env);
-  const refuse = (err: GatewayError): never => {
-    if (req.body) c.executionCtx.waitUntil(linger(req.body.getReader(), limit));
+  const refuse = async (err: GatewayError): Promise<never> => {
+    if (req.body) await drain(req.body.getReader());
     throw err;
   };
   if (headers.has("transfer-encoding") && headers.has("content-length")) {
-    refuse(new GatewayError("bad_request", "the request has both Transfer-Encoding and Content-Length; send one"));
+    await refuse(new GatewayError("bad_request", "the request has both Transfer-Encoding and Content-Length; send one"));
   }
   const type = headers.get("content-type");
   if (type && !/^application\/json[ \t]*(;|$)/i.test(type)) {
-    refuse(new GatewayError("bad_request", `content-type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`));
+    await refuse(new GatewayError("bad_request", `content-type must be application/json, not ${JSON.stringify(type.slice(0, 100))}`));
   }
-  if (Number(headers.get("content-length")) > limit) refuse(tooLarge(limit));
-  const bytes = req.body === null ? new Uint8Array(0) : await readCapped(req.body, limit, bodyTimeoutMs(c.env), (p) => c.executionCtx.waitUntil(p));
+  if (Number(headers.get("content-length")) > limit) await refuse(tooLarge(limit));
+  const bytes = req.body === null ? new Uint8Array(0) : await readCapped(req.body, limit, bodyTimeoutMs(c.env));
 
   let text: string;
   try {
@@ -82,7 +83,6 @@ async function readCapped(
   body: ReadableStream<Uint8Array>,
   limit: number,
   timeoutMs: number,
-  waitUntil: (p: Promise<unknown>) => void,
 ): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -97,13 +97,12 @@ async function readCapped(
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
-        waitUntil(linger(reader, limit));
+        await drain(reader);
         throw tooLarge(limit);
       }
       chunks.push(value);
     }
   } catch (err) {
-    if (err instanceof GatewayError && err.code === "payload_too_large") throw err;
     reader.cancel().catch(() => {});
     if (err instanceof GatewayError) throw err;
     // The runtime's reader fails on a malformed chunked encoding or a connection cut mid-body.
@@ -122,15 +121,16 @@ async function readCapped(
 }
 
 /**
- * A body refused part-way is read on and dropped for a moment (at most `maxBytes` more, LINGER_MS) before the
- * connection is let go: a socket closed with unread bytes is reset, and the client would lose the answer
- * with it. Nothing read here is kept, so memory stays flat whatever the client sends.
+ * A body refused part-way is read on and dropped (LINGER_BYTES more at most, for LINGER_MS at most) before the
+ * answer: a connection closed with unread bytes is reset, and the client would lose the answer with it. A
+ * client still sending past that gets the reset. Nothing read here is kept, so memory stays flat whatever
+ * the client sends.
  */
-async function linger(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<void> {
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), LINGER_MS)));
   try {
-    for (let n = 0; n <= maxBytes; ) {
+    for (let n = 0; n <= LINGER_BYTES; ) {
       const r = await Promise.race([reader.read(), late]);
       if (r === null || r.done) break;
       n += r.value.byteLength;

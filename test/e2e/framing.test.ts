@@ -36,7 +36,10 @@ afterAll(async () => {
 });
 
 interface RawAnswer {
+  /** 0: the connection closed (or was reset) with no answer read. */
   status: number;
+  /** The socket error that ended it, if any. */
+  failure: string;
   head: string;
   body: string;
   /** Body bytes written before the answer came (or the socket closed). */
@@ -48,7 +51,7 @@ interface RawAnswer {
  * closes or `limitMs` passes; resolves with the answer. Never sends more once an answer has begun.
  */
 function raw(head: string, next: () => Buffer | null | Promise<Buffer | null>, limitMs = 20_000): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     let answer = "";
     let sent = 0;
@@ -61,8 +64,7 @@ function raw(head: string, next: () => Buffer | null | Promise<Buffer | null>, l
       socket.destroy();
       const [h = "", ...rest] = answer.split("\r\n\r\n");
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(h)?.[1] ?? 0);
-      if (!status) return reject(new Error(`no answer after ${sent} body bytes (${failure || "closed"}): ${JSON.stringify(answer.slice(0, 200))}`));
-      resolve({ status, head: h, body: rest.join("\r\n\r\n"), sent });
+      resolve({ status, failure, head: h, body: rest.join("\r\n\r\n"), sent });
     };
     const timer = setTimeout(finish, limitMs);
     socket.on("data", (d) => {
@@ -155,7 +157,7 @@ describe("forged framing", () => {
     expect(small.status, await small.text()).toBe(200);
 
     const a = await raw(headFor({ "transfer-encoding": "chunked", "content-length": "1" }), pieces(chunk(body("forged")), Buffer.from("0\r\n\r\n")));
-    expect(a.status, a.body).toBe(400);
+    expect(a.status, `${a.failure} ${a.body}`).toBe(400);
     expect(JSON.parse(a.body).error.message).toMatch(/Transfer-Encoding and Content-Length/);
     expect(tagged("forged")).toEqual([]);
   });
@@ -174,7 +176,10 @@ describe("forged framing", () => {
         let n = 0;
         const start = chunk(`{"model":"${MINI}","messages":[{"role":"user","content":"[[tag=huge]]`);
         const a = await raw(headFor(headers), () => (n === 0 ? (n++, start) : n++ <= total ? piece : null));
-        expect([400, 413], `${JSON.stringify(headers)}: ${a.status} ${a.body}`).toContain(a.status);
+        // Refused after reading a bounded part of it: the answer, or (the client still sending past what the
+        // gateway drains) the reset of the connection that carried it. Never served, never read whole.
+        if (a.status === 0) expect(a.failure, `${JSON.stringify(headers)}: closed with no answer after ${a.sent} bytes`).toMatch(/ECONNRESET|EPIPE/);
+        else expect([400, 413], `${JSON.stringify(headers)}: ${a.status} ${a.body}`).toContain(a.status);
         expect(a.sent, "stopped long before the whole body").toBeLessThan(total * piece.length);
       }
     } finally {
@@ -188,7 +193,7 @@ describe("forged framing", () => {
   it("a malformed chunked body → 400, not 500", async () => {
     for (const bad of ["zz\r\n{}\r\n0\r\n\r\n", "5\r\n{}\r\n0\r\n\r\n", "ffffffffffffffffff\r\n{"]) {
       const a = await raw(headFor({ "transfer-encoding": "chunked" }), pieces(Buffer.from(bad)), 5_000);
-      expect(a.status, `${JSON.stringify(bad)}: ${a.body}`).toBe(400);
+      expect(a.status, `${JSON.stringify(bad)}: ${a.failure} ${a.body}`).toBe(400);
     }
   });
 
@@ -200,7 +205,7 @@ describe("forged framing", () => {
       if (i > 0) await new Promise((r) => setTimeout(r, 300));
       return i < text.length ? Buffer.from(text[i++]!) : null;
     }, 10_000);
-    expect(a.status, a.body).toBe(408);
+    expect(a.status, `${a.failure} ${a.body}`).toBe(408);
     expect(tagged("slow")).toEqual([]);
   });
 });
