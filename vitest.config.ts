@@ -15,6 +15,7 @@ export default defineConfig({
             MOCK_PROVIDER: "on",
             KEY_CACHE_TTL_SECONDS: "1",
             MAX_BODY_BYTES: "65536",
+            BODY_TIMEOUT_MS: "1500",
             UPSTREAM_HEADERS_TIMEOUT_MS: "1000",
             ADMIN_TOKEN: "test-admin-token-0123456789",
             OPENAI_API_KEY: "sk-test-upstream",

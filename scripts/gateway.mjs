@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 const WRANGLER = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
 /** Names passed from the process environment to the Worker (DESIGN.md, Environment). */
-const PASSTHROUGH = /^([A-Z][A-Z0-9_]*_(API_KEY|BASE_URL)|ADMIN_TOKEN|MOCK_PROVIDER|KEY_CACHE_TTL_SECONDS|MAX_BODY_BYTES)$/;
+const PASSTHROUGH = /^([A-Z][A-Z0-9_]*_(API_KEY|BASE_URL)|ADMIN_TOKEN|MOCK_PROVIDER|KEY_CACHE_TTL_SECONDS|MAX_BODY_BYTES|BODY_TIMEOUT_MS)$/;
 
 export function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,8 @@ export interface Env {
   MOCK_PROVIDER?: string;
   KEY_CACHE_TTL_SECONDS?: string;
   MAX_BODY_BYTES?: string;
+  /** How long a client may take to send a request body, in ms (default 30000): 408 after it. */
+  BODY_TIMEOUT_MS?: string;
   /** Upstream time limits in ms: response headers of a stream (default 15000), a whole request (default 300000). */
   UPSTREAM_HEADERS_TIMEOUT_MS?: string;
   UPSTREAM_TOTAL_TIMEOUT_MS?: string;

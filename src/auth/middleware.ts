@@ -6,15 +6,20 @@ import type { Scope } from "./keys";
 import { hashKey } from "./keys";
 import { lookupKey } from "./lookup";
 
-/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+/**
+ * The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. The key is printable ASCII
+ * with nothing around it but spaces and tabs (HTTP's own whitespace): a key followed by a vertical tab, a
+ * form feed or any other character is not that key.
+ */
 export function presentedKey(headers: Headers): string | null {
   const auth = headers.get("authorization");
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return m ? m[1]! : null;
-  }
-  return headers.get("x-api-key")?.trim() || null;
+  if (auth) return BEARER.exec(auth)?.[1] ?? null;
+  const key = headers.get("x-api-key");
+  return key ? (API_KEY.exec(key)?.[1] ?? null) : null;
 }
+
+const BEARER = /^[ \t]*Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
+const API_KEY = /^[ \t]*([\x21-\x7e]+)[ \t]*$/;
 
 const REASON_MESSAGE = {
   unknown: "invalid API key",

@@ -44,12 +44,24 @@ const ROUTES: Record<string, string[]> = {
   "/v1/key": ["GET"],
 };
 
+/** The most request header bytes (names and values) the gateway reads: more is 431, before any other work. */
+export const MAX_HEADER_BYTES = 32 * 1024;
+
+function headerBytes(headers: Headers): number {
+  let n = 0;
+  for (const [name, value] of headers) n += name.length + value.length + 4;
+  return n;
+}
+
 /** The one app factory: request ids, JSON errors for everything, 404 and 405 that say so. */
 export function newApp(): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
   app.use(async (c, next) => {
     const id = newRequestId();
     c.set("requestId", id);
+    if (headerBytes(c.req.raw.headers) > MAX_HEADER_BYTES) {
+      throw new GatewayError("headers_too_large", `request headers exceed ${MAX_HEADER_BYTES} bytes`);
+    }
     await next();
     c.res.headers.set("x-request-id", id);
   });

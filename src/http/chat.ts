@@ -1,14 +1,15 @@
 import type { Context } from "hono";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
-import { maxBodyBytes, parseWith, readJsonBody } from "./body";
+import { parseWith, readJsonBody } from "./body";
 import { proxy } from "./proxy";
 import { ChatRequest } from "./schemas";
 
 /** POST /v1/chat/completions: the OpenAI format (plus OpenRouter's routing fields) in. */
 export async function chatCompletions(c: Context<HonoEnv>): Promise<Response> {
-  const body = (await readJsonBody(c.req.raw, maxBodyBytes(c.env))) as Record<string, unknown>;
-  const req = parseWith(ChatRequest, body);
+  const { json } = await readJsonBody(c);
+  const req = parseWith(ChatRequest, json);
+  const body = json as Record<string, unknown>;
   return proxy(c, {
     ingress: "openai",
     body,

@@ -10,17 +10,16 @@ import { emptyPlanError } from "../routing/plan";
 import { holdCount } from "../ledger/request-hold";
 import { estimatePromptTokens, utf8Length } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
-import { maxBodyBytes, parseWith, readJsonBody } from "./body";
+import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
 import { anthropicModelId } from "./messages";
 import { planRequest } from "./plan-request";
-import { ProviderPreferences } from "./schemas";
+import { ContentPart, ProviderPreferences } from "./schemas";
 
-const Block = z.looseObject({ type: z.string() });
 const CountTokensRequest = z.looseObject({
   model: z.string().min(1).max(256),
-  messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(Block)]) })).min(1, "at least one message is required"),
-  system: z.union([z.string(), z.array(Block)]).optional(),
+  messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(ContentPart)]) })).min(1, "at least one message is required"),
+  system: z.union([z.string(), z.array(ContentPart)]).optional(),
   tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
   provider: ProviderPreferences.optional(),
 });
@@ -34,8 +33,9 @@ const CountTokensRequest = z.looseObject({
  */
 export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
   const env = c.env;
-  const body = (await readJsonBody(c.req.raw, maxBodyBytes(env))) as Record<string, unknown>;
-  const req = parseWith(CountTokensRequest, body);
+  const { json } = await readJsonBody(c);
+  const req = parseWith(CountTokensRequest, json);
+  const body = json as Record<string, unknown>;
   const catalog = cachedCatalog() ?? (await loadCatalog(env));
   const model = anthropicModelId(catalog, req.model);
   const planning = await planRequest(c, [model], req.provider);

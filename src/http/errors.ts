@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   request_timeout: 408,
   payload_too_large: 413,
+  headers_too_large: 431,
   rate_limited: 429,
   internal: 500,
   upstream_error: 502,

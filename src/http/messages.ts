@@ -4,22 +4,21 @@ import type { Catalog } from "../catalog";
 import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
-import { maxBodyBytes, parseWith, readJsonBody } from "./body";
+import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
 import { proxy } from "./proxy";
-import { ProviderPreferences } from "./schemas";
+import { ContentPart, ProviderPreferences } from "./schemas";
 
 /**
  * The Anthropic Messages request, checked as far as the gateway depends on it; other fields reach an
  * Anthropic upstream untouched. OpenRouter's routing fields (`models`, `provider`) are accepted here too.
  */
-const Block = z.looseObject({ type: z.string() });
 const MessagesRequest = z
   .looseObject({
     model: z.string().min(1).max(256).optional(),
     models: z.array(z.string().min(1).max(256)).min(1).max(16).optional(),
-    messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(Block)]) })).min(1, "at least one message is required"),
-    system: z.union([z.string(), z.array(Block)]).optional(),
+    messages: z.array(z.looseObject({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(ContentPart)]) })).min(1, "at least one message is required"),
+    system: z.union([z.string(), z.array(ContentPart)]).optional(),
     max_tokens: z.number().int().positive().optional(),
     stream: z.boolean().optional(),
     temperature: z.number().min(0).max(1).optional(),
@@ -69,8 +68,9 @@ export function anthropicModelId(catalog: Catalog, name: string): string {
 
 /** POST /v1/messages: the Anthropic Messages format in. */
 export async function messages(c: Context<HonoEnv>): Promise<Response> {
-  const body = (await readJsonBody(c.req.raw, maxBodyBytes(c.env))) as Record<string, unknown>;
-  const req = parseWith(MessagesRequest, body);
+  const { json } = await readJsonBody(c);
+  const req = parseWith(MessagesRequest, json);
+  const body = json as Record<string, unknown>;
   const catalog = cachedCatalog() ?? (await loadCatalog(c.env));
   return proxy(c, {
     ingress: "anthropic",

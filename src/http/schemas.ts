@@ -4,9 +4,19 @@ import * as z from "zod";
  * The OpenAI chat request, checked as far as the gateway depends on it; other fields pass through to the
  * provider untouched, so new OpenAI parameters work without a gateway release.
  */
+/**
+ * A content part or block, of either format: its `text`, where it has one, is a string (providers and the
+ * gateway's own token estimates read it as one). A tool result's blocks are checked the same way.
+ */
+export const ContentPart = z.looseObject({
+  type: z.string(),
+  text: z.string().optional(),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() })), z.null()]).optional(),
+});
+
 const ChatMessage = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })), z.null()]).optional(),
+  content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
 });
 
 /** OpenRouter's provider routing preferences. */

@@ -3,7 +3,7 @@ import * as z from "zod";
 import type { Env } from "../env";
 import type { ExportedEvent } from "../ledger/event-book";
 import type { HonoEnv } from "./app";
-import { parseWith } from "./body";
+import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
 import { generationOut } from "./usage";
 
@@ -122,7 +122,7 @@ const AckBody = z.strictObject({ cursor: z.number().int().min(0) });
 /** POST /v1/usage/export/ack?team= {"cursor": seq}: an export sink has stored every record up to seq. */
 export async function exportAck(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
-  const body = parseWith(AckBody, await c.req.json().catch(() => null));
+  const body = parseWith(AckBody, (await readJsonBody(c)).json);
   const r = await ledger(c.env, team).ackExport(body.cursor);
   return c.json({ team, watermark: r.watermark });
 }

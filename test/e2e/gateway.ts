@@ -8,6 +8,8 @@ import { ROOT, startGateway } from "../../scripts/gateway.mjs";
 export interface LocalGateway {
   url: string;
   persistTo: string;
+  /** The Miniflare instance serving it: for writing KV or D1 directly where the CLI would be slow. */
+  mf: Awaited<ReturnType<typeof startGateway>>["mf"];
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export async function gatewayOn(persistTo: string, vars: Record<string, string>)
   return {
     url: gw.url,
     persistTo,
+    mf: gw.mf,
     stop: async () => {
       await gw.dispose();
       rmSync(persistTo, { recursive: true, force: true });

@@ -32,7 +32,8 @@
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
  *
- * GET /__log?tag=NAME returns what the server received for the tag: [{ at, path, auth, beta, body, closed_at, completed }],
+ * GET /__log?tag=NAME returns what the server received for the tag: [{ at, path, auth, beta, body, closed_at, completed }]
+ * (`contains=TEXT` instead: every request whose body holds TEXT anywhere),
  * where closed_at is when the connection of that request closed and completed whether the whole answer was sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -192,8 +193,13 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (req.method === "GET" && url.pathname === "/__log") {
       const tag = url.searchParams.get("tag");
+      const contains = url.searchParams.get("contains");
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(log.filter((r) => tag === null || (directives(r.body).tag ?? null) === tag)));
+      res.end(
+        JSON.stringify(
+          log.filter((r) => (tag === null || (directives(r.body).tag ?? null) === tag) && (contains === null || JSON.stringify(r.body).includes(contains))),
+        ),
+      );
       return;
     }
     let raw = "";
