@@ -114,7 +114,9 @@ describe("money invariants", () => {
     const reached = requests.filter((p) => seen.has(p.tag));
     // A refusal happens before any provider is called.
     for (const p of requests) if (p.status === 402) expect(seen.has(p.tag), why(p)).toBe(false);
-    expect(reached.length, `seed ${seed}`).toBeGreaterThan(N / 4);
+    // The mix must have reached providers often enough to say something (how many fit the budget depends on
+    // the seed and on the order concurrent requests land in: 45–120 of 200 have been seen).
+    expect(reached.length, `seed ${seed}`).toBeGreaterThan(N / 10);
 
     // The ledger settles: a record for every request a provider saw.
     let records: Record<string, any>[] = [];
@@ -141,10 +143,6 @@ describe("money invariants", () => {
       expect(rec, why(p, ": no record")).toBeDefined();
       outcomes[`${p.fault}:${rec!.status}`] = (outcomes[`${p.fault}:${rec!.status}`] ?? 0) + 1;
       const detail = `: ${JSON.stringify(rec)}`;
-      // Not billed yet: a request the provider had accepted when the client's own time limit expired, before
-      // its answer or first token, is recorded as an unbilled error. Only the budgets hold these, until such a
-      // request is billed its prompt too (then drop this exception).
-      if ((p.fault === "slow_answer" || p.fault === "slow_stream") && rec!.status === "error") continue;
       expect(rec!.prompt_tokens, why(p, detail)).toBeGreaterThan(0);
       expect(picodollars(rec!.cost_exact), why(p, detail)).toBeGreaterThan(0n);
     }
