@@ -54,8 +54,16 @@ const CSV_COLUMNS = [
   "latency_ms", "ttfb_ms", "attempts", "hash",
 ] as const;
 
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab or CR before one) as a formula; text cells that
+ * start so (an end user's id, a model name) get a leading apostrophe, which spreadsheets show as text. Numbers
+ * and booleans are written as they are: none of them is negative.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  let s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  if (typeof v !== "number" && typeof v !== "boolean" && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
