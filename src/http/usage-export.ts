@@ -122,7 +122,14 @@ export async function auditExport(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
   const p = parseWith(AuditParams, c.req.query());
   const page = await ledger(c.env, team).auditPage(p.cursor, p.limit);
-  return c.json({ team, anchor: page.anchor, head: page.head, records: page.rows, next_cursor: page.next });
+  return c.json({ team, anchor: page.anchor, head: page.head, records: page.rows, next_cursor: page.next, seal: page.seal, retention: page.retention, now: page.now });
+}
+
+/** GET /v1/audit/totals?team=&cursor=: rollups and budget windows, for `audit verify` to recompute from the records. */
+export async function auditTotals(c: Context<HonoEnv>): Promise<Response> {
+  const team = requireOperator(c);
+  const p = parseWith(AuditParams, c.req.query());
+  return c.json({ team, ...(await ledger(c.env, team).auditTotals(p.cursor, p.limit)) });
 }
 
 const AckBody = z.strictObject({ cursor: z.number().int().min(0) });
