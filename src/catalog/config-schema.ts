@@ -19,6 +19,8 @@ export const ConfigPricing = z.strictObject({
   input_cache_write: Price.optional(),
   internal_reasoning: Price.optional(),
   request: Price.optional(),
+  /** Dollars per web search (Anthropic-format providers report the count in usage). */
+  web_search: Price.optional(),
 });
 
 const ProviderId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _");

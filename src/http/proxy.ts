@@ -6,6 +6,7 @@ import { capLogged, holdRequest } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { excludeUnsupported } from "../providers/capabilities";
+import { checkPremium } from "../providers/premium";
 import { runAttempts, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
@@ -42,7 +43,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format) ? null : `cannot translate ${greq.ingress} requests to ${format}`,
   );
   const { policy, route } = planning;
-  const plan = excludeUnsupported(planning.plan, greq);
+  const plan = checkPremium(excludeUnsupported(planning.plan, greq), greq, policy);
   if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
 
   const first = plan.attempts[0]!;

@@ -109,11 +109,14 @@ export function promptTokenBound(greq: GatewayRequest, contentLength: number | n
   return bytes + images * IMAGE_TOKENS;
 }
 
-/** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
-export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut: number): bigint {
+/**
+ * The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates,
+ * and `webSearches` searches (the sum of its web search tools' max_uses) at the model's price per search.
+ */
+export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut: number, webSearches = 0): bigint {
   const p = subunitPricing(model.pricing);
   const max = (...v: bigint[]) => v.reduce((a, b) => (a > b ? a : b));
-  return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request;
+  return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request + BigInt(webSearches) * p.web_search;
 }
 
 export interface HoldInput {
@@ -142,7 +145,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   if (budgets.length > 0) {
     const bound = promptTokenBound(greq, input.contentLength ? Number(input.contentLength) : null);
     for (const m of input.models) {
-      const c = worstCaseCost(m, bound, greq.maxTokens ?? m.max_output);
+      const c = worstCaseCost(m, bound, greq.maxTokens ?? m.max_output, greq.webSearches);
       if (c > worst) worst = c;
     }
   }
