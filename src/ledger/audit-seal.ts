@@ -30,6 +30,9 @@ export function sealStatement(objectId: string, head: ChainLink, anchor: AuditAn
 }
 
 export class AuditSeal {
+  /** The stored head, anchor and seal this object last found valid, as raw strings. */
+  private lastGood: { stored: string; state: SealState } | null = null;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly key: string | undefined,
@@ -39,11 +42,6 @@ export class AuditSeal {
   private storedHead(): ChainLink {
     const h = getMeta(this.sql, "audit_head");
     return h ? (JSON.parse(h) as ChainLink) : { seq: 0, hash: GENESIS_HASH };
-  }
-
-  private storedAnchor(): AuditAnchor | null {
-    const a = getMeta(this.sql, "audit_anchor");
-    return a ? (JSON.parse(a) as AuditAnchor) : null;
   }
 
   private lastRowSeq(): number {
@@ -57,26 +55,31 @@ export class AuditSeal {
   /** Checks the stored seal against the stored head and anchor. */
   state(): SealState {
     if (!this.key) return { state: "unsigned", signed_from: 0, broken_at: 0, reason: "AUDIT_SIGNING_KEY is not set: the chain head is not signed" };
-    const head = this.storedHead();
-    const anchor = this.storedAnchor();
-    const raw = getMeta(this.sql, SEAL_KEY);
+    const { headRaw, anchorRaw, raw } = this.readStored();
+    const stored = `${headRaw}\u0000${anchorRaw}\u0000${raw}`;
+    // Storage exactly as this object last sealed or checked it: the signature is known good.
+    if (this.lastGood?.stored === stored) return this.lastGood.state;
+    const head: ChainLink = headRaw ? JSON.parse(headRaw) : { seq: 0, hash: GENESIS_HASH };
+    const anchor: AuditAnchor | null = anchorRaw ? JSON.parse(anchorRaw) : null;
     if (!raw) {
       if (head.seq === 0 && anchor === null && this.lastRowSeq() === 0) return { state: "valid", signed_from: 1, broken_at: 0, reason: null };
       return { state: "invalid", signed_from: 0, broken_at: 0, reason: "the chain head carries no signature" };
     }
     const seal = JSON.parse(raw) as SealRecord;
-    const ok = this.sign(head, anchor, seal.signed_from, seal.broken_at) === seal.sig;
-    return ok
-      ? { state: "valid", signed_from: seal.signed_from, broken_at: seal.broken_at, reason: null }
-      : { state: "invalid", signed_from: seal.signed_from, broken_at: seal.broken_at, reason: "the signature does not match the chain's head and anchor" };
+    if (this.sign(head, anchor, seal.signed_from, seal.broken_at) !== seal.sig) {
+      return { state: "invalid", signed_from: seal.signed_from, broken_at: seal.broken_at, reason: "the signature does not match the chain's head and anchor" };
+    }
+    const state: SealState = { state: "valid", signed_from: seal.signed_from, broken_at: seal.broken_at, reason: null };
+    this.lastGood = { stored, state };
+    return state;
   }
 
   /** Call inside the transaction, before the head or anchor changes: what the next seal carries over. */
   prior(): { signed_from: number; broken_at: number } | null {
     if (!this.key) return null;
     const s = this.state();
-    const lastSeq = Math.max(this.storedHead().seq, this.lastRowSeq());
     if (s.state === "valid") return { signed_from: s.signed_from, broken_at: s.broken_at };
+    const lastSeq = Math.max(this.storedHead().seq, this.lastRowSeq());
     if (s.signed_from === 0) return { signed_from: lastSeq + 1, broken_at: 0 };
     return { signed_from: s.signed_from, broken_at: Math.max(s.broken_at, lastSeq) };
   }
@@ -84,7 +87,21 @@ export class AuditSeal {
   /** Call in the same transaction, after the head or anchor changed. */
   seal(prior: { signed_from: number; broken_at: number } | null): void {
     if (!prior) return;
-    const sig = this.sign(this.storedHead(), this.storedAnchor(), prior.signed_from, prior.broken_at);
-    setMeta(this.sql, SEAL_KEY, JSON.stringify({ ...prior, sig } satisfies SealRecord));
+    const { headRaw, anchorRaw } = this.readStored();
+    const head: ChainLink = headRaw ? JSON.parse(headRaw) : { seq: 0, hash: GENESIS_HASH };
+    const anchor: AuditAnchor | null = anchorRaw ? JSON.parse(anchorRaw) : null;
+    const raw = JSON.stringify({ ...prior, sig: this.sign(head, anchor, prior.signed_from, prior.broken_at) } satisfies SealRecord);
+    setMeta(this.sql, SEAL_KEY, raw);
+    // The next check skips the HMAC only while storage still holds exactly these values (a rolled-back
+    // transaction or any edit changes them, and the seal is then checked in full).
+    this.lastGood = { stored: `${headRaw}\u0000${anchorRaw}\u0000${raw}`, state: { state: "valid", ...prior, reason: null } };
+  }
+
+  private readStored(): { headRaw: string | null; anchorRaw: string | null; raw: string | null } {
+    const rows = this.sql
+      .exec<{ key: string; value: string }>(`SELECT key, value FROM meta WHERE key IN ('audit_head', 'audit_anchor', '${SEAL_KEY}')`)
+      .toArray();
+    const value = (k: string) => rows.find((r) => r.key === k)?.value ?? null;
+    return { headRaw: value("audit_head"), anchorRaw: value("audit_anchor"), raw: value(SEAL_KEY) };
   }
 }
