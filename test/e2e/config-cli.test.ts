@@ -19,7 +19,7 @@ describe("switchyard config: custom providers' secrets and hosts", () => {
       const provider = { id: "acme", base_url: "https://llm.acme.example/v1", api_key_secret: "ACME_API_KEY", ...override };
       writeFileSync(file, JSON.stringify({ providers: [provider] }));
       const push = ["config", "push", file, "--persist-to", persistTo];
-      for (const args of i < 2 ? [["config", "validate", file], push] : [["config", "validate", file]]) {
+      for (const args of i === 0 ? [["config", "validate", file], push] : [["config", "validate", file]]) {
         const r = await cli(args);
         expect(r.code, `${args[1]} ${JSON.stringify(override)}`).not.toBe(0);
         expect(r.stderr).toMatch(message);
@@ -31,6 +31,19 @@ describe("switchyard config: custom providers' secrets and hosts", () => {
     const good = join(persistTo, "good.json");
     writeFileSync(good, JSON.stringify({ providers: [{ id: "acme", base_url: "http://127.0.0.1:9100/v1", api_key_secret: "ACME_API_KEY" }] }));
     const ok = await cli(["config", "validate", good]);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it("policy validate refuses allowing a premium feature the gateway cannot price, and takes web_search", async () => {
+    const dir = freshState();
+    const bad = join(dir, "bad-policy.yaml");
+    writeFileSync(bad, "team: acme\nfeatures: { allow: [service_tier] }\n");
+    const r = await cli(["policy", "validate", bad]);
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/features\.allow\.0: the gateway cannot price service_tier/);
+    const good = join(dir, "good-policy.yaml");
+    writeFileSync(good, "team: acme\nfeatures: { allow: [web_search] }\n");
+    const ok = await cli(["policy", "validate", good]);
     expect(ok.code, ok.stderr).toBe(0);
   });
 });

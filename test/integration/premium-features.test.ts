@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PolicyDocument } from "../../src/policy/schema";
 import { picodollars, dollars } from "../support/money";
-import { chat, eventually, expectError, generationOf, newTeamKey, upstreamLog } from "./helpers";
+import { chat, eventually, expectError, generationOf, gw, newTeamKey, upstreamLog } from "./helpers";
 import { messages, priceCost, tag } from "./format-helpers";
 import { setPolicy } from "./ledger-helpers";
 import { builtinCatalog } from "../../src/catalog";
@@ -63,6 +63,8 @@ describe("premium features", () => {
     await setPolicy(k.team, { features: { allow: ["web_search"] } });
     const pricing = builtinCatalog.model(HAIKU)!.pricing;
     expect(pricing.web_search).toBe("0.01");
+    const listed = ((await (await gw("/v1/models")).json()) as { data: any[] }).data.find((m) => m.id === HAIKU);
+    expect(listed.pricing.web_search).toBe("0.01");
     for (const stream of [false, true]) {
       const t = tag("ws-ok");
       const r = await messages(k.key, { model: HAIKU, max_tokens: 50, stream, tools: [WEB_SEARCH], messages: user(t, ";pt=100;ct=20;searches=2") });
