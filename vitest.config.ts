@@ -18,6 +18,7 @@ export default defineConfig({
             BODY_TIMEOUT_MS: "1500",
             UPSTREAM_HEADERS_TIMEOUT_MS: "1000",
             ADMIN_TOKEN: "test-admin-token-0123456789",
+            AUDIT_SIGNING_KEY: "test-audit-signing-key-0123456789",
             OPENAI_API_KEY: "sk-test-upstream",
             OPENAI_BASE_URL: `${upstream}/v1`,
             ANTHROPIC_API_KEY: "sk-ant-test-upstream",

@@ -116,6 +116,7 @@ export async function main(argv: string[], print: (line: string) => void = (l) =
         to: { type: "string" },
         "group-by": { type: "string" },
         url: { type: "string" },
+        "unsigned-through": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });

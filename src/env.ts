@@ -18,6 +18,8 @@ export interface Env {
   UPSTREAM_TOTAL_TIMEOUT_MS?: string;
   /** Operator token that may read any team's usage. */
   ADMIN_TOKEN?: string;
+  /** Signs the head of every team's audit chain (HMAC-SHA-256); unset (dev), heads are unsigned. */
+  AUDIT_SIGNING_KEY?: string;
   /** `<PROVIDER>_API_KEY` secrets and `<PROVIDER>_BASE_URL` vars, plus custom providers' secrets. */
   [name: string]: unknown;
 }

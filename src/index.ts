@@ -5,7 +5,7 @@ import { countTokens } from "./http/count-tokens";
 import { anthropicErrors, messages } from "./http/messages";
 import { listModels } from "./http/models";
 import { generation, generations, keyInfo, usage } from "./http/usage";
-import { auditExport, exportAck, usageExport } from "./http/usage-export";
+import { auditExport, auditTotals, exportAck, usageExport } from "./http/usage-export";
 
 export { Ledger } from "./ledger/ledger-do";
 export { Health } from "./routing/health-do";
@@ -24,5 +24,6 @@ app.get("/v1/key", requireKey(["inference", "usage:read"]), keyInfo);
 app.get("/v1/usage/export", requireKey("usage:read", { allowAdmin: true }), usageExport);
 app.post("/v1/usage/export/ack", requireKey("usage:read", { allowAdmin: true }), exportAck);
 app.get("/v1/audit/export", requireKey("usage:read", { allowAdmin: true }), auditExport);
+app.get("/v1/audit/totals", requireKey("usage:read", { allowAdmin: true }), auditTotals);
 
 export default app;

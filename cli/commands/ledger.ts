@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyChain, type AuditPage } from "../../src/ledger/audit";
+import type { AuditTotalsPage } from "../../src/ledger/audit-totals";
 import type { Command } from "../main";
 import { CliError, d1, ROOT, sqlValue } from "../wrangler";
 import { checkTeam } from "./keys";
@@ -13,7 +14,10 @@ import { checkTeam } from "./keys";
  * .dev.vars). `audit admin` reads D1's admin_audit table through wrangler like the other commands.
  */
 export const LEDGER_USAGE = `  usage <team> [--from D] [--to D] [--group-by day,hour,model,provider,key,user] [--url URL] [--json]
-  audit verify <team> [--url URL] [--json]      recompute the team's audit chain; names the first bad record
+  audit verify <team> [--url URL] [--json] [--unsigned-through SEQ]
+                                                recompute the team's audit chain, its seal, rollups and budget
+                                                spend; names the first bad record (SEQ: the ledger's last record
+                                                before AUDIT_SIGNING_KEY was set, accepted unsigned)
   audit admin [--team T] [--json]               policy, key and team changes: who, what, when
     (usage and audit verify call the running gateway with ADMIN_TOKEN; --url defaults to http://127.0.0.1:8787)`;
 
@@ -89,9 +93,19 @@ const auditVerify: Command = async ({ positionals, values, print, json }) => {
   const team = checkTeam(positionals[0]);
   const base = baseUrl(values);
   const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
-  const r = await verifyChain((cursor) => adminGet<AuditPage>(`${base}/v1/audit/export?team=${encodeURIComponent(team)}&cursor=${cursor}&limit=5000`), sha256);
+  const q = (path: string, cursor: number) => `${base}${path}?team=${encodeURIComponent(team)}&cursor=${cursor}&limit=5000`;
+  const unsignedThrough = values["unsigned-through"] === undefined ? 0 : Number(values["unsigned-through"]);
+  if (!Number.isInteger(unsignedThrough) || unsignedThrough < 0) throw new CliError("--unsigned-through takes a record seq");
+  const r = await verifyChain((cursor) => adminGet<AuditPage>(q("/v1/audit/export", cursor)), {
+    hash: sha256,
+    fetchTotals: (cursor) => adminGet<AuditTotalsPage>(q("/v1/audit/totals", cursor)),
+    unsignedThrough,
+  });
   if (json) print(JSON.stringify({ team, ...r }));
-  else if (r.ok) print(`audit chain of ${team} intact: ${r.checked} records, head seq ${r.head?.seq ?? 0} ${r.head?.hash ?? ""}`);
+  else if (r.ok) {
+    print(`audit chain of ${team} intact: ${r.checked} records, rollups and budget windows match, head seq ${r.head?.seq ?? 0} ${r.head?.hash ?? ""}`);
+    print(r.seal === "valid" ? "head signed with AUDIT_SIGNING_KEY" : `WARNING: ${r.note}; a writer of the ledger's storage could re-chain it`);
+  }
   else print(`audit chain of ${team} BROKEN at seq ${r.mismatch!.seq}, record ${r.mismatch!.id}: ${r.mismatch!.reason} (${r.checked} records checked)`);
   if (!r.ok) throw new CliError(`record ${r.mismatch!.id} does not match the chain`);
 };

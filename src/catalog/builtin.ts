@@ -213,7 +213,7 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     upstream_id: "claude-opus-5-5", name: "Anthropic: Claude Opus 5.5",
     context_length: 1_000_000, max_output: 128_000,
     // $ per million: in 4 / out 20 / cache read 0.20 / cache write 5
-    pricing: { prompt: "0.000004", completion: "0.00002", input_cache_read: "0.0000002", input_cache_write: "0.000005" },
+    pricing: { prompt: "0.000004", completion: "0.00002", input_cache_read: "0.0000002", input_cache_write: "0.000005", web_search: "0.01" },
     capabilities: { tools: true, vision: true, json_mode: true, reasoning: true },
     prices_as_of: ANTHROPIC_PRICES_AS_OF,
   },
@@ -222,7 +222,7 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     upstream_id: "claude-sonnet-5-5", name: "Anthropic: Claude Sonnet 5.5",
     context_length: 1_000_000, max_output: 128_000,
     // $ per million: in 2 / out 10 / cache read 0.10 / cache write 2.50
-    pricing: { prompt: "0.000002", completion: "0.00001", input_cache_read: "0.0000001", input_cache_write: "0.0000025" },
+    pricing: { prompt: "0.000002", completion: "0.00001", input_cache_read: "0.0000001", input_cache_write: "0.0000025", web_search: "0.01" },
     capabilities: { tools: true, vision: true, json_mode: true, reasoning: true },
     prices_as_of: ANTHROPIC_PRICES_AS_OF,
   },
@@ -231,7 +231,7 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     upstream_id: "claude-opus-5", name: "Anthropic: Claude Opus 5",
     context_length: 1_000_000, max_output: 128_000,
     // $ per million: in 5 / out 25 / cache read 0.50 / cache write 6.25
-    pricing: { prompt: "0.000005", completion: "0.000025", input_cache_read: "0.0000005", input_cache_write: "0.00000625" },
+    pricing: { prompt: "0.000005", completion: "0.000025", input_cache_read: "0.0000005", input_cache_write: "0.00000625", web_search: "0.01" },
     capabilities: { tools: true, vision: true, json_mode: true, reasoning: true },
     prices_as_of: ANTHROPIC_PRICES_AS_OF,
   },
@@ -240,7 +240,7 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     upstream_id: "claude-sonnet-5", name: "Anthropic: Claude Sonnet 5",
     context_length: 1_000_000, max_output: 128_000,
     // $ per million: in 2 / out 10 / cache read 0.20 / cache write 2.50
-    pricing: { prompt: "0.000002", completion: "0.00001", input_cache_read: "0.0000002", input_cache_write: "0.0000025" },
+    pricing: { prompt: "0.000002", completion: "0.00001", input_cache_read: "0.0000002", input_cache_write: "0.0000025", web_search: "0.01" },
     capabilities: { tools: true, vision: true, json_mode: true, reasoning: true },
     prices_as_of: ANTHROPIC_PRICES_AS_OF,
   },
@@ -249,7 +249,7 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     upstream_id: "claude-haiku-4-5-20251001", name: "Anthropic: Claude Haiku 4.5",
     context_length: 200_000, max_output: 64_000,
     // $ per million: in 1 / out 5 / cache read 0.10 / cache write 1.25
-    pricing: { prompt: "0.000001", completion: "0.000005", input_cache_read: "0.0000001", input_cache_write: "0.00000125" },
+    pricing: { prompt: "0.000001", completion: "0.000005", input_cache_read: "0.0000001", input_cache_write: "0.00000125", web_search: "0.01" },
     capabilities: { tools: true, vision: true, json_mode: true, reasoning: true },
     prices_as_of: ANTHROPIC_PRICES_AS_OF,
   },

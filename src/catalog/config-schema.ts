@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { decimalAmount } from "../ledger/decimal";
 import { BUILTIN_PROVIDERS } from "./builtin";
+import { upstreamUrlProblem } from "./upstream-url";
 
 /**
  * The gateway-wide config (`switchyard config push <file>`), shared by the CLI, which validates before it
@@ -18,6 +19,8 @@ export const ConfigPricing = z.strictObject({
   input_cache_write: Price.optional(),
   internal_reasoning: Price.optional(),
   request: Price.optional(),
+  /** Dollars per web search (Anthropic-format providers report the count in usage). */
+  web_search: Price.optional(),
 });
 
 const ProviderId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _");
@@ -27,7 +30,10 @@ export const ConfigProvider = z.strictObject({
   id: ProviderId,
   name: z.string().min(1).max(100).optional(),
   /** The OpenAI-compatible base URL, as the OpenAI SDK means it (`/chat/completions` is appended). */
-  base_url: z.url({ protocol: /^https?$/ }),
+  base_url: z.url({ protocol: /^https?$/ }).superRefine((u, ctx) => {
+    const problem = upstreamUrlProblem(u);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   /** The Worker secret (or .dev.vars entry) holding the provider's API key. */
   api_key_secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "an environment variable name, e.g. ACME_API_KEY"),
   /** Whether the provider may keep or train on prompts; unknown is treated as allow. */
@@ -56,6 +62,21 @@ export const ConfigModel = z.strictObject({
 
 const BUILTIN_IDS = new Set(BUILTIN_PROVIDERS.map((p) => p.id));
 
+/** Secrets of the gateway itself, which a custom provider's key must never be read from. */
+export const GATEWAY_SECRETS: readonly string[] = ["ADMIN_TOKEN", "AUDIT_SIGNING_KEY"];
+const BUILTIN_KEY_SECRETS = new Set(BUILTIN_PROVIDERS.map((p) => `${p.id.toUpperCase()}_API_KEY`));
+
+/**
+ * A custom provider is sent the value of its `api_key_secret` with every request: naming the admin token or
+ * another provider's key would hand that secret to whoever runs the provider's server.
+ */
+function secretProblem(secret: string, takenBy: string | undefined): string | null {
+  if (GATEWAY_SECRETS.includes(secret)) return `${secret} is the gateway's own secret, not a provider key`;
+  if (BUILTIN_KEY_SECRETS.has(secret)) return `${secret} is a built-in provider's key`;
+  if (takenBy) return `${secret} is already the secret of provider ${takenBy}`;
+  return null;
+}
+
 export const GatewayConfig = z
   .strictObject({
     providers: z.array(ConfigProvider).default([]),
@@ -63,7 +84,11 @@ export const GatewayConfig = z
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
+    const secrets = new Map<string, string>();
     cfg.providers.forEach((p, i) => {
+      const secret = secretProblem(p.api_key_secret, secrets.get(p.api_key_secret));
+      if (secret) ctx.addIssue({ code: "custom", path: ["providers", i, "api_key_secret"], message: secret });
+      if (!secrets.has(p.api_key_secret)) secrets.set(p.api_key_secret, p.id);
       if (BUILTIN_IDS.has(p.id)) ctx.addIssue({ code: "custom", path: ["providers", i, "id"], message: `${p.id} is a built-in provider` });
       if (seen.has(p.id)) ctx.addIssue({ code: "custom", path: ["providers", i, "id"], message: `provider ${p.id} is listed twice` });
       seen.add(p.id);

@@ -4,7 +4,8 @@ export type WireFormat = "openai" | "anthropic" | "gemini";
 /**
  * Prices in US dollars per token (per request for `request`), as decimal strings,
  * exactly as OpenRouter publishes them. A price the entry does not list falls back:
- * input_cache_read / input_cache_write → prompt, internal_reasoning → completion, request → 0.
+ * input_cache_read / input_cache_write → prompt, internal_reasoning → completion, request → 0. A model
+ * without `web_search` is never sent a web search.
  */
 export interface ModelPricing {
   prompt: string;
@@ -13,6 +14,8 @@ export interface ModelPricing {
   input_cache_write?: string;
   internal_reasoning?: string;
   request?: string;
+  /** Per web search the provider runs (Anthropic's web search tool), as OpenRouter lists it. */
+  web_search?: string;
 }
 
 export interface ModelCapabilities {

@@ -39,6 +39,7 @@ const ROUTES: Record<string, string[]> = {
   "/v1/usage/export": ["GET"],
   "/v1/usage/export/ack": ["POST"],
   "/v1/audit/export": ["GET"],
+  "/v1/audit/totals": ["GET"],
   "/v1/generation": ["GET"],
   "/v1/generations": ["GET"],
   "/v1/key": ["GET"],

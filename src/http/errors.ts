@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
   unsupported_parameter: 400,
+  /** A feature the provider bills beyond token prices, not allowed (or not priceable). */
+  premium_feature: 400,
   context_length_exceeded: 400,
   content_policy: 400,
   unauthorized: 401,

@@ -7,6 +7,7 @@ import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
 import { excludeUnsupported } from "../providers/capabilities";
+import { checkPremium } from "../providers/premium";
 import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
@@ -55,7 +56,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format) ? null : `cannot translate ${greq.ingress} requests to ${format}`,
   );
   const { policy, route } = planning;
-  const plan = excludeUnsupported(planning.plan, greq);
+  const plan = checkPremium(excludeUnsupported(planning.plan, greq), greq, policy);
   if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
 
   const first = plan.attempts[0]!;

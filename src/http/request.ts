@@ -23,6 +23,8 @@ export interface GatewayRequest {
   messages: readonly { content?: unknown }[];
   /** The client's `anthropic-beta` header (Anthropic format in): passed to Anthropic-format providers. */
   anthropicBeta?: string;
+  /** The most web searches the request may run (its web search tools' max_uses), once a policy allows them. */
+  webSearches?: number;
 }
 
 export type { TokenCounts };

@@ -54,8 +54,16 @@ const CSV_COLUMNS = [
   "latency_ms", "ttfb_ms", "attempts", "hash",
 ] as const;
 
+/**
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab or CR before one) as a formula; text cells that
+ * start so (an end user's id, a model name) get a leading apostrophe, which spreadsheets show as text. Numbers
+ * and booleans are written as they are: none of them is negative.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  let s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+  if (typeof v !== "number" && typeof v !== "boolean" && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -114,7 +122,14 @@ export async function auditExport(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
   const p = parseWith(AuditParams, c.req.query());
   const page = await ledger(c.env, team).auditPage(p.cursor, p.limit);
-  return c.json({ team, anchor: page.anchor, head: page.head, records: page.rows, next_cursor: page.next });
+  return c.json({ team, anchor: page.anchor, head: page.head, records: page.rows, next_cursor: page.next, seal: page.seal, retention: page.retention, now: page.now });
+}
+
+/** GET /v1/audit/totals?team=&cursor=: rollups and budget windows, for `audit verify` to recompute from the records. */
+export async function auditTotals(c: Context<HonoEnv>): Promise<Response> {
+  const team = requireOperator(c);
+  const p = parseWith(AuditParams, c.req.query());
+  return c.json({ team, ...(await ledger(c.env, team).auditTotals(p.cursor, p.limit)) });
 }
 
 const AckBody = z.strictObject({ cursor: z.number().int().min(0) });

@@ -1,11 +1,15 @@
+import { TotalsVerifier, type AuditTotalsPage } from "./audit-totals";
 import type { Attempt } from "./event";
+import { hourBucket } from "./event";
 import { sha256Hex } from "./sha256";
 
 /**
  * The audit chain. Every per-request record gets `hash = SHA-256(previous hash + "\n" + canonical record)`,
  * computed in the ledger in the same transaction that inserts the row, so the records form one chain in
  * arrival order (seq). Changing, inserting or deleting a row breaks the chain at that row or the next one.
- * Pruned rows leave an anchor (the last pruned seq and hash) from which verification starts.
+ * Pruned rows leave an anchor (the last pruned seq and hash) from which verification starts. The head and
+ * anchor are sealed with a Worker secret (audit-seal.ts); rollups and budget windows are recomputed from the
+ * records (audit-totals.ts).
  */
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -44,6 +48,19 @@ export interface AuditRecord {
 export interface ChainLink {
   seq: number;
   hash: string;
+}
+
+export interface AuditAnchor extends ChainLink {
+  /** The latest hour bucket among the pruned records (rollups of later hours hold only kept records). */
+  hour?: string;
+}
+
+/** How the stored seal stands, as GET /v1/audit/export reports it. */
+export interface SealState {
+  state: "valid" | "invalid" | "unsigned";
+  signed_from: number;
+  broken_at: number;
+  reason: string | null;
 }
 
 /** JSON with object keys sorted at every level and no whitespace: one byte string per value. */
@@ -148,26 +165,110 @@ export class ChainVerifier {
 
 /** One page of GET /v1/audit/export. */
 export interface AuditPage {
-  anchor: ChainLink | null;
+  anchor: AuditAnchor | null;
   head: ChainLink;
   records: { record: AuditRecord; hash: string }[];
   next_cursor: number | null;
+  /** The seal on head and anchor, as the Ledger (which holds the key) found it. */
+  seal?: SealState;
+  /** The retention in force: an anchor is valid only behind it. */
+  retention?: { days: number; require_export: boolean; watermark: number };
+  /** The Ledger's clock (epoch ms) when it answered. */
+  now?: number;
 }
 
-/** Walks a team's whole chain through `fetchPage` (the CLI over HTTP, tests through the Worker). */
-export async function verifyChain(
-  fetchPage: (cursor: number) => Promise<AuditPage>,
-  hash: HashFn = sha256Hex,
-): Promise<{ ok: boolean; checked: number; head: ChainLink | null; mismatch: Mismatch | null }> {
+export interface VerifyOptions {
+  hash?: HashFn;
+  /** Pages of GET /v1/audit/totals: rollups and budget windows, recomputed from the records and compared. */
+  fetchTotals?: (cursor: number) => Promise<AuditTotalsPage>;
+  /** Accept records up to this seq without a seal (a ledger that recorded before AUDIT_SIGNING_KEY was set). */
+  unsignedThrough?: number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  head: ChainLink | null;
+  mismatch: Mismatch | null;
+  /** "valid": the head is signed and the seal covers every kept record; "unsigned": no signing key (dev). */
+  seal: SealState["state"] | "absent";
+  /** What the seal leaves unproved when the ledger signs nothing (dev), else null. */
+  note: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** An anchor says records were pruned: only retention may prune, and only behind its watermark and age. */
+function anchorProblem(page: AuditPage): string | null {
+  const a = page.anchor;
+  if (!a || !page.retention) return null;
+  const r = page.retention;
+  if (r.days <= 0) return `records up to seq ${a.seq} are gone, but retention is off`;
+  if (r.require_export && a.seq > r.watermark) return `records up to seq ${a.seq} are gone, but exports acknowledged only seq ${r.watermark}`;
+  const cutoff = hourBucket((page.now ?? Date.now()) - r.days * DAY_MS);
+  if (a.hour === undefined || a.hour >= cutoff) return `records up to seq ${a.seq} are gone, but only records before ${cutoff} may be pruned`;
+  return null;
+}
+
+function sealProblem(page: AuditPage, unsignedThrough: number): string | null {
+  const s = page.seal;
+  if (!s || s.state === "unsigned") return null;
+  if (s.state === "invalid") return s.reason ?? "the chain head's signature is invalid";
+  if (s.broken_at > unsignedThrough) return `the chain was extended from a head the signing key had not signed, at seq ${s.broken_at}`;
+  const firstKept = (page.anchor?.seq ?? 0) + 1;
+  if (s.signed_from > firstKept && s.signed_from - 1 > unsignedThrough) {
+    return `records ${firstKept}–${s.signed_from - 1} are not covered by the signature (recorded before the signing key, or the seal was removed)`;
+  }
+  return null;
+}
+
+/**
+ * Walks a team's whole chain through `fetchPage` (the CLI over HTTP, tests through the Worker), then checks
+ * the seal on its head and anchor, that the anchor lies behind retention, and (given `fetchTotals`) that the
+ * rollups and budget windows equal what the records add up to.
+ */
+export async function verifyChain(fetchPage: (cursor: number) => Promise<AuditPage>, opts: VerifyOptions = {}): Promise<VerifyResult> {
   let page = await fetchPage(0);
-  const verifier = new ChainVerifier(page.anchor, hash);
+  const first = page;
+  const verifier = new ChainVerifier(page.anchor, opts.hash ?? sha256Hex);
+  const totals = new TotalsVerifier();
   let head = page.head;
   for (;;) {
     verifier.push(page.records);
+    totals.push(page.records.map((r) => r.record));
     head = page.head;
     if (verifier.mismatch || page.next_cursor === null) break;
     page = await fetchPage(page.next_cursor);
   }
   verifier.finish(head);
-  return { ok: verifier.mismatch === null, checked: verifier.checked, head, mismatch: verifier.mismatch };
+  let mismatch = verifier.mismatch;
+  const last = page;
+  if (!mismatch) {
+    const anchored = anchorProblem(first);
+    if (anchored) mismatch = { seq: first.anchor!.seq, id: "(anchor)", reason: anchored };
+  }
+  if (!mismatch) {
+    const sealed = sealProblem(last, opts.unsignedThrough ?? 0);
+    if (sealed) mismatch = { seq: head.seq, id: "(signature)", reason: sealed };
+  }
+  if (!mismatch && opts.fetchTotals) {
+    const rollups: AuditTotalsPage["rollups"] = [];
+    let t = await opts.fetchTotals(0);
+    const budgets = t.budget_spend;
+    for (;;) {
+      rollups.push(...t.rollups);
+      if (t.next_cursor === null) break;
+      t = await opts.fetchTotals(t.next_cursor);
+    }
+    mismatch = totals.check(rollups, budgets, first.anchor);
+  }
+  const seal = last.seal?.state ?? "absent";
+  return {
+    ok: mismatch === null,
+    checked: verifier.checked,
+    head,
+    mismatch,
+    seal,
+    note: seal === "valid" ? null : (last.seal?.reason ?? "the gateway reported no seal"),
+  };
 }

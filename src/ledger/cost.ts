@@ -16,6 +16,8 @@ export interface TokenCounts {
   cached_tokens: number;
   cache_write_tokens: number;
   reasoning_tokens: number;
+  /** Anthropic web searches the provider ran (usage.server_tool_use.web_search_requests), when any. */
+  web_search_requests?: number;
 }
 
 export const ZERO_TOKENS: TokenCounts = {
@@ -34,6 +36,8 @@ export interface SubunitPricing {
   input_cache_write: bigint;
   internal_reasoning: bigint;
   request: bigint;
+  /** Per web search; 0 when the entry lists none (a request that searches is then refused, never served). */
+  web_search: bigint;
 }
 
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
@@ -64,6 +68,7 @@ export function subunitPricing(p: ModelPricing): SubunitPricing {
       input_cache_write: p.input_cache_write === undefined ? prompt : usdToSubunits(p.input_cache_write),
       internal_reasoning: p.internal_reasoning === undefined ? completion : usdToSubunits(p.internal_reasoning),
       request: p.request === undefined ? 0n : usdToSubunits(p.request),
+      web_search: p.web_search === undefined ? 0n : usdToSubunits(p.web_search),
     };
     parsed.set(p, s);
   }
@@ -73,6 +78,7 @@ export function subunitPricing(p: ModelPricing): SubunitPricing {
 /**
  *   (prompt − cached − cache_write) × prompt + cached × input_cache_read + cache_write × input_cache_write
  * + (completion − reasoning) × completion + reasoning × internal_reasoning + request
+ * + web searches × web_search
  */
 export function costOf(t: TokenCounts, pricing: ModelPricing): bigint {
   const p = subunitPricing(pricing);
@@ -84,7 +90,8 @@ export function costOf(t: TokenCounts, pricing: ModelPricing): bigint {
     BigInt(t.cache_write_tokens) * p.input_cache_write +
     BigInt(plainCompletion) * p.completion +
     BigInt(t.reasoning_tokens) * p.internal_reasoning +
-    p.request
+    p.request +
+    BigInt(t.web_search_requests ?? 0) * p.web_search
   );
 }
 

@@ -1,4 +1,5 @@
-import { canonicalJson, chainHash, GENESIS_HASH, type AuditRecord, type ChainLink } from "./audit";
+import { canonicalJson, chainHash, GENESIS_HASH, type AuditAnchor, type AuditRecord, type ChainLink } from "./audit";
+import type { AuditTotalsPage, BudgetSpendRow, RollupRow } from "./audit-totals";
 import type { UsageEvent, UsageGroup, UsageGroupRow, UsageQuery, UsageTotalsRow } from "./event";
 import { hourBucket } from "./event";
 import { getMeta, setMeta } from "./schema";
@@ -135,9 +136,9 @@ export class EventBook {
   }
 
   /** Where verification starts: the last pruned record, or null when nothing was pruned. */
-  chainAnchor(): ChainLink | null {
+  chainAnchor(): AuditAnchor | null {
     const stored = getMeta(this.sql, "audit_anchor");
-    return stored ? (JSON.parse(stored) as ChainLink) : null;
+    return stored ? (JSON.parse(stored) as AuditAnchor) : null;
   }
 
   /** Inserts the new events (call inside a transaction); duplicates by id are ignored. */
@@ -308,7 +309,7 @@ export class EventBook {
   }
 
   /** The chain, page by page, with the anchor it starts from and the head it must end at. */
-  auditPage(cursor: number, limit: number): { anchor: ChainLink | null; head: ChainLink; rows: { record: AuditRecord; hash: string }[]; next: number | null } {
+  auditPage(cursor: number, limit: number): { anchor: AuditAnchor | null; head: ChainLink; rows: { record: AuditRecord; hash: string }[]; next: number | null } {
     const rows = this.sql.exec<EventRow>(`SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, cursor, limit).toArray();
     const last = rows.at(-1);
     return {
@@ -339,10 +340,35 @@ export class EventBook {
       .toArray()[0];
     if (!last) return 0;
     upTo = last.seq;
+    // Rollups of hours after this one hold no pruned record: `audit verify` checks them against the records exactly.
+    const prunedHour = this.sql.exec<{ h: string }>(`SELECT MAX(hour) AS h FROM events WHERE seq <= ?`, upTo).one().h;
+    const before = this.chainAnchor()?.hour;
+    const hour = before !== undefined && before > prunedHour ? before : prunedHour;
     this.sql.exec(`DELETE FROM content WHERE id IN (SELECT id FROM events WHERE seq <= ?)`, upTo);
     const n = this.sql.exec(`DELETE FROM events WHERE seq <= ?`, upTo).rowsWritten;
-    setMeta(this.sql, "audit_anchor", JSON.stringify({ seq: last.seq, hash: last.hash }));
+    setMeta(this.sql, "audit_anchor", JSON.stringify({ seq: last.seq, hash: last.hash, hour } satisfies AuditAnchor));
     return n;
+  }
+
+  /** Rollups page by page (by rowid), and on the first page every budget window's recorded spend. */
+  auditTotals(cursor: number, limit: number): AuditTotalsPage {
+    const rows = this.sql
+      .exec(
+        `SELECT rowid AS rid, hour, model, provider, key_id, user_id, requests, prompt_tokens, completion_tokens, cached_tokens,
+           cache_write_tokens, reasoning_tokens, CAST(cost AS TEXT) AS cost FROM rollups WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+        cursor, limit,
+      )
+      .toArray();
+    const budget_spend =
+      cursor === 0
+        ? this.sql.exec(`SELECT bucket, scope, subject, period, label, CAST(spent AS TEXT) AS spent FROM budget_spend ORDER BY bucket`).toArray()
+        : [];
+    const last = rows.at(-1);
+    return {
+      rollups: rows.map(({ rid: _r, ...r }) => r as unknown as RollupRow),
+      budget_spend: budget_spend as unknown as BudgetSpendRow[],
+      next_cursor: rows.length === limit && last ? (last.rid as number) : null,
+    };
   }
 
   lastSeq(): number {

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import type { AuditRecord, ChainLink } from "./audit";
+import type { AuditPage } from "./audit";
+import { AuditSeal } from "./audit-seal";
+import type { AuditTotalsPage } from "./audit-totals";
 import { BudgetBook, type BudgetSpec, type BudgetState, type LeaseAsk, type LeaseGrant, type LeaseReturn, type LeaseShrink } from "./budget-book";
 import type { UsageEvent, UsageGroupRow, UsageQuery, UsageTotalsRow } from "./event";
 import { hourBucket } from "./event";
@@ -53,6 +55,7 @@ export class Ledger extends DurableObject<Env> {
   private readonly events: EventBook;
   private readonly budgets: BudgetBook;
   private readonly rates: RateBook;
+  private readonly seal: AuditSeal;
   private alarmChecked = false;
   faults: LedgerFaults = {};
 
@@ -62,10 +65,16 @@ export class Ledger extends DurableObject<Env> {
     this.events = new EventBook(this.sql);
     this.budgets = new BudgetBook(this.sql);
     this.rates = new RateBook(this.sql);
+    // The key is the Worker's secret, not the object's storage: see audit-seal.ts.
+    const key = typeof env.AUDIT_SIGNING_KEY === "string" && env.AUDIT_SIGNING_KEY !== "" ? env.AUDIT_SIGNING_KEY : undefined;
+    this.seal = new AuditSeal(this.sql, key, ctx.id.toString());
     void ctx.blockConcurrencyWhile(async () => {
       // Records written before the audit chain (schema 1) join it, in their order, on first start.
       migrate(ctx.storage, (from) => {
-        if (from === 1) this.events.chainUnhashed();
+        if (from !== 1) return;
+        const prior = this.seal.prior();
+        this.events.chainUnhashed();
+        this.seal.seal(prior);
       });
     });
   }
@@ -79,9 +88,11 @@ export class Ledger extends DurableObject<Env> {
     let inserted = 0;
     try {
       this.ctx.storage.transactionSync(() => {
+        const prior = this.seal.prior();
         const r = this.events.insert(events, true);
         this.budgets.onRecorded(r.recorded.spend, r.recorded.leaseUse);
         inserted = r.inserted;
+        if (r.inserted > 0) this.seal.seal(prior);
         r.commit();
       });
     } catch (err) {
@@ -161,8 +172,15 @@ export class Ledger extends DurableObject<Env> {
     return this.events.exportPage(cursor, limit, from, to);
   }
 
-  auditPage(cursor: number, limit: number): { anchor: ChainLink | null; head: ChainLink; rows: { record: AuditRecord; hash: string }[]; next: number | null } {
-    return this.events.auditPage(cursor, limit);
+  /** One page of the chain, with the seal's state (checked here, where the key is) and the retention in force. */
+  auditPage(cursor: number, limit: number): Omit<AuditPage, "records" | "next_cursor"> & { rows: AuditPage["records"]; next: number | null } {
+    const { watermark, days, require_export } = this.retention();
+    return { ...this.events.auditPage(cursor, limit), seal: this.seal.state(), retention: { days, require_export, watermark }, now: Date.now() };
+  }
+
+  /** Rollups and budget windows, for `audit verify` to recompute from the records. */
+  auditTotals(cursor: number, limit: number): AuditTotalsPage {
+    return this.events.auditTotals(cursor, limit);
   }
 
   /** An export consumer confirms it has stored every record up to `seq`; pruning may then take them. */
@@ -203,7 +221,9 @@ export class Ledger extends DurableObject<Env> {
       this.budgets.prune(now);
       if (cfg.days > 0) {
         const before = hourBucket(now - cfg.days * 86_400_000);
+        const prior = this.seal.prior();
         pruned = this.events.prune(before, cfg.require_export ? cfg.watermark : Number.MAX_SAFE_INTEGER, PRUNE_CHUNK);
+        if (pruned > 0) this.seal.seal(prior);
       }
     });
     await this.ctx.storage.setAlarm(now + (pruned >= PRUNE_CHUNK ? 1_000 : PRUNE_INTERVAL_MS));

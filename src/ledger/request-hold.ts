@@ -122,11 +122,14 @@ export function declaresTools(body: Record<string, unknown>): boolean {
   return nonEmpty(body.tools) || nonEmpty(body.functions);
 }
 
-/** The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates. */
-export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut: number): bigint {
+/**
+ * The most a request can cost at `model`: every prompt token and `maxOut` output tokens at the highest rates,
+ * and `webSearches` searches (the sum of its web search tools' max_uses) at the model's price per search.
+ */
+export function worstCaseCost(model: CatalogModel, promptTokens: number, maxOut: number, webSearches = 0): bigint {
   const p = subunitPricing(model.pricing);
   const max = (...v: bigint[]) => v.reduce((a, b) => (a > b ? a : b));
-  return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request;
+  return BigInt(promptTokens) * max(p.prompt, p.input_cache_read, p.input_cache_write) + BigInt(maxOut) * max(p.completion, p.internal_reasoning) + p.request + BigInt(webSearches) * p.web_search;
 }
 
 /** What one planned attempt sends upstream, as budgets and rate limits size it. */
@@ -173,7 +176,7 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   if (budgets.length > 0) {
     const images = imageParts(greq);
     for (const u of upstream) {
-      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap);
+      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap, greq.webSearches);
       if (c > worst) worst = c;
     }
   }

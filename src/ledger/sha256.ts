@@ -54,3 +54,27 @@ export function sha256Hex(input: string | Uint8Array): string {
   for (const v of [h0, h1, h2, h3, h4, h5, h6, h7]) hex += (v >>> 0).toString(16).padStart(8, "0");
   return hex;
 }
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** HMAC-SHA-256 (RFC 2104), synchronous for the same reason as sha256Hex; hex out. */
+export function hmacSha256Hex(key: string, message: string): string {
+  let k: Uint8Array = encoder.encode(key);
+  if (k.length > 64) k = hexBytes(sha256Hex(k));
+  const inner = new Uint8Array(64);
+  const outer = new Uint8Array(64 + 32);
+  for (let i = 0; i < 64; i++) {
+    inner[i] = (k[i] ?? 0) ^ 0x36;
+    outer[i] = (k[i] ?? 0) ^ 0x5c;
+  }
+  const msg = encoder.encode(message);
+  const first = new Uint8Array(64 + msg.length);
+  first.set(inner);
+  first.set(msg, 64);
+  outer.set(hexBytes(sha256Hex(first)), 64);
+  return sha256Hex(outer);
+}

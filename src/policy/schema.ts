@@ -62,6 +62,25 @@ export const RateLimit = z.strictObject({
   tpm: z.number().int().positive().optional(),
 });
 
+/**
+ * Features a provider bills beyond its token prices. Served only when the team's policy allows them and the
+ * gateway can price them from the provider's usage report; the others are always refused.
+ */
+export const PRICED_PREMIUM_FEATURES = ["web_search"] as const;
+export const UNPRICED_PREMIUM_FEATURES = ["service_tier", "web_search_options", "web_plugin", "server_tools", "mcp_servers", "context_1m"] as const;
+export type PremiumFeature = (typeof PRICED_PREMIUM_FEATURES)[number] | (typeof UNPRICED_PREMIUM_FEATURES)[number];
+
+const PricedFeature = z.string().superRefine((v, ctx) => {
+  if ((PRICED_PREMIUM_FEATURES as readonly string[]).includes(v)) return;
+  const why = (UNPRICED_PREMIUM_FEATURES as readonly string[]).includes(v) ? `the gateway cannot price ${v}, so it stays refused` : `unknown feature ${v}`;
+  ctx.addIssue({ code: "custom", message: `${why}; allowable: ${PRICED_PREMIUM_FEATURES.join(", ")}` });
+});
+
+export const Features = z.strictObject({
+  /** Premium features this team's requests may use (billed as the provider reports them). */
+  allow: z.array(PricedFeature).default([]),
+});
+
 export const KeyOverride = z.strictObject({
   models: AllowDeny.partial().optional(),
   providers: AllowDeny.partial().optional(),
@@ -76,6 +95,7 @@ export const PolicyDocument = z.strictObject({
   data: DataPolicy.default({ data_collection: "allow", zdr: false, regions: [], log_prompts: false }),
   budgets: z.array(Budget).default([]),
   rate_limits: z.array(RateLimit).default([]),
+  features: Features.default({ allow: [] }),
   /** Per-key overrides; they can only narrow the team's policy. */
   keys: z.record(z.string(), KeyOverride).default({}),
 });

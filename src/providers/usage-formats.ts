@@ -13,6 +13,7 @@ export interface AnthropicUsage {
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   output_tokens_details?: { thinking_tokens?: number | null } | null;
+  server_tool_use?: { web_search_requests?: number | null } | null;
 }
 
 /** Anthropic: input_tokens excludes the cache, so prompt = input + cache read + cache write. */
@@ -24,12 +25,14 @@ export function tokensFromAnthropicUsage(usage: unknown): TokenCounts | null {
   const cached = int(u.cache_read_input_tokens);
   const cacheWrite = int(u.cache_creation_input_tokens);
   const completion = int(u.output_tokens);
+  const searches = int(u.server_tool_use?.web_search_requests);
   return {
     prompt_tokens: int(u.input_tokens) + cached + cacheWrite,
     completion_tokens: completion,
     cached_tokens: cached,
     cache_write_tokens: cacheWrite,
     reasoning_tokens: Math.min(completion, int(u.output_tokens_details?.thinking_tokens)),
+    ...(searches > 0 ? { web_search_requests: searches } : {}),
   };
 }
 

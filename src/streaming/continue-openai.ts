@@ -77,7 +77,7 @@ export function openAIStreamContinuable(ctx: ResponderContext, cont: Continuatio
     let cost = 0n;
     for (const p of parts) {
       cost += costOf(p.tokens, p.served.planned.model.pricing);
-      for (const k of Object.keys(total) as (keyof TokenCounts)[]) total[k] += p.tokens[k];
+      for (const k of Object.keys(total) as (keyof TokenCounts)[]) total[k]! += p.tokens[k] ?? 0;
     }
     Object.assign(event, total, { cost: toSafeSubunits(cost), estimated });
     return cost;

@@ -24,7 +24,7 @@ beforeAll(async () => {
   persistTo = freshState();
   expect((await run(["teams", "create", TEAM])).code).toBe(0);
   key = JSON.parse((await run(["keys", "create", "--team", TEAM, "--json"])).stdout).key;
-  gateway = await gatewayOn(persistTo, { MOCK_PROVIDER: "on", ADMIN_TOKEN: ADMIN });
+  gateway = await gatewayOn(persistTo, { MOCK_PROVIDER: "on", ADMIN_TOKEN: ADMIN, AUDIT_SIGNING_KEY: "e2e-audit-signing-key-0123456789" });
   for (const [i, user] of ["ann", "bob", "ann"].entries()) {
     const r = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
@@ -57,10 +57,11 @@ describe("switchyard usage and audit against a running gateway", () => {
     expect(table.stdout).toContain(u.totals.cost_exact);
   });
 
-  it("audit verify walks the chain and says it is intact", async () => {
+  it("audit verify walks the chain, recomputes rollups and budget windows, checks the signed head, and says it is intact", async () => {
     const r = await run(["audit", "verify", TEAM, "--url", gateway.url]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`audit chain of ${TEAM} intact: 3 records, head seq 3 [0-9a-f]{64}`));
+    expect(r.stdout).toMatch(new RegExp(`audit chain of ${TEAM} intact: 3 records, rollups and budget windows match, head seq 3 [0-9a-f]{64}`));
+    expect(r.stdout).toContain("head signed with AUDIT_SIGNING_KEY");
   });
 
   it("needs the operator token", async () => {

@@ -111,4 +111,20 @@ describe("gateway config merged into the catalog", () => {
     expect(((await r.json()) as any).error.message).toContain("UNSET_API_KEY");
     await pushConfig(ACME, 4);
   });
+
+  it("a stored config that borrows another secret or points at a metadata address is refused: nothing is routed by it", async () => {
+    const k = await newTeamKey();
+    const evil = (provider: Record<string, unknown>, version: number) =>
+      pushConfig({ providers: [{ id: "evil", base_url: `${env.UPSTREAM_ORIGIN}/v1`, api_key_secret: "EVIL_API_KEY", ...provider }], models: [{ id: "evil/m", context_length: 1000, pricing: { prompt: "0.000001", completion: "0.000001" } }] }, version);
+    for (const [i, provider] of [{ api_key_secret: "OPENAI_API_KEY" }, { api_key_secret: "ADMIN_TOKEN" }, { base_url: "http://169.254.169.254/v1" }].entries()) {
+      await evil(provider, 10 + i);
+      const t = tag("evil");
+      const r = await chat(k.key, { model: "evil/m", messages: [{ role: "user", content: `x [[tag=${t}]]` }] });
+      expect(r.status, JSON.stringify(provider)).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      await r.body?.cancel();
+      expect(await upstreamLog(t)).toEqual([]);
+    }
+    await pushConfig(ACME, 20);
+  });
 });

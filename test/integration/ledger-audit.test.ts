@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { verifyChain, type AuditPage } from "../../src/ledger/audit";
+import type { AuditSeal } from "../../src/ledger/audit-seal";
 import { EventBook } from "../../src/ledger/event-book";
 import { migrate, SCHEMA_STEPS } from "../../src/ledger/schema";
 import { chat, eventually, gw, newTeamKey, uniqueTag, usageOf, userMsg, type TestKey } from "./helpers";
@@ -141,10 +142,21 @@ describe("audit chain", () => {
         );
       }
       const events = new EventBook(sql);
-      expect(migrate(state.storage, (from) => from === 1 && events.chainUnhashed())).toBe(1);
+      // As the Ledger's constructor does: the migration seals the chain it made, from the first record after it.
+      const seal = (instance as unknown as { seal: AuditSeal }).seal;
+      expect(
+        migrate(state.storage, (from) => {
+          const prior = seal.prior();
+          if (from === 1) events.chainUnhashed();
+          seal.seal(prior);
+        }),
+      ).toBe(1);
       (instance as unknown as { events: EventBook }).events.resetHead();
     });
     const r = await verifyChain((c) => page(team, c));
-    expect(r).toMatchObject({ ok: true, checked: 3, head: { seq: 3 } });
+    expect(r).toMatchObject({ ok: false, checked: 3, head: { seq: 3 }, mismatch: { id: "(signature)" } });
+    expect(r.mismatch!.reason).toMatch(/records 1–3 are not covered by the signature/);
+    // The operator, who upgraded a ledger of three records, accepts them unsigned.
+    expect(await verifyChain((c) => page(team, c), { unsignedThrough: 3 })).toMatchObject({ ok: true, checked: 3, seal: "valid" });
   });
 });

@@ -7,6 +7,7 @@
  *   args=JSON         the call's arguments (default {"city":"Paris"})
  *   thinking=TEXT     reasoning text before the answer (Anthropic thinking block, Gemini thought part,
  *                     OpenAI-format `reasoning`)
+ *   searches=N        Anthropic: usage.server_tool_use.web_search_requests = N (in message_delta when streamed)
  *
  * POST /v1/messages/count_tokens answers {"input_tokens": pt (default 42)}.
  *
@@ -96,6 +97,7 @@ function anthropicUsage(d: Directives): Body {
     cache_creation_input_tokens: cw,
   };
   if (d.reasoning) u.output_tokens_details = { thinking_tokens: num(d, "reasoning", 0) };
+  if (d.searches) u.server_tool_use = { web_search_requests: num(d, "searches", 0) };
   return u;
 }
 
@@ -134,6 +136,7 @@ async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body:
   const usage = anthropicUsage(d);
   const startUsage = d.no_usage ? {} : { ...usage, output_tokens: 1 };
   delete (startUsage as Body).output_tokens_details;
+  delete (startUsage as Body).server_tool_use;
   const content: string[] = [aev("message_start", { message: { id, type: "message", role: "assistant", model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: startUsage } })];
   let index = 0;
   if (d.thinking) {
@@ -153,7 +156,7 @@ async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body:
     content.push(aev("content_block_stop", { index }));
   }
   const tail = [
-    aev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: d.no_usage ? {} : { output_tokens: usage.output_tokens, ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}) } }),
+    aev("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: d.no_usage ? {} : { output_tokens: usage.output_tokens, ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}), ...(usage.server_tool_use ? { server_tool_use: usage.server_tool_use } : {}) } }),
     aev("message_stop", {}),
   ];
   await streamEvents(res, d, content, tail, (message) => aev("error", { error: { type: "overloaded_error", message } }));

@@ -68,3 +68,32 @@ describe("mergeConfig", () => {
     expect(catalog.models.length).toBe(builtinCatalog.models.length + 1);
   });
 });
+
+describe("custom providers cannot borrow secrets or reach internal hosts", () => {
+  it("refuses the admin token, the audit signing key, a built-in provider's key and a secret another provider uses", () => {
+    for (const secret of ["ADMIN_TOKEN", "AUDIT_SIGNING_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "MOCK_API_KEY"]) {
+      expect(error({ providers: [{ ...provider, api_key_secret: secret }] }), secret).toMatch(/^providers\[0\]\.api_key_secret: .*(gateway's own|built-in provider)/);
+    }
+    const twice = { providers: [provider, { ...provider, id: "acme2" }] };
+    expect(error(twice)).toBe("providers[1].api_key_secret: ACME_API_KEY is already the secret of provider acme");
+  });
+
+  it("takes https anywhere and http only on loopback", () => {
+    for (const base_url of ["https://llm.acme.example/v1", "http://127.0.0.1:9100/v1", "http://127.9.0.3/v1", "http://localhost:8080", "http://[::1]:9100/v1"]) {
+      expect(GatewayConfig.safeParse({ providers: [{ ...provider, base_url }] }).success, base_url).toBe(true);
+    }
+    for (const base_url of ["http://llm.acme.example/v1", "http://10.0.0.1/v1", "http://[::ffff:7f00:1]/v1x"]) {
+      expect(error({ providers: [{ ...provider, base_url }] }), base_url).toMatch(/^providers\[0\]\.base_url: .*https/);
+    }
+  });
+
+  it("refuses link-local and cloud metadata addresses, however the address is written", () => {
+    for (const base_url of [
+      "https://169.254.169.254/latest", "http://169.254.169.254/", "https://169.254.1.1/v1", "https://2852039166/v1", "https://0xA9FEA9FE/",
+      "https://[fe80::1]/v1", "https://[febf::1]/v1", "https://[::ffff:169.254.169.254]/", "https://metadata.google.internal/v1",
+      "https://METADATA.GOOGLE.INTERNAL./x", "https://100.100.100.200/", "https://[fd00:ec2::254]/",
+    ]) {
+      expect(error({ providers: [{ ...provider, base_url }] }), base_url).toMatch(/^providers\[0\]\.base_url: .*(link-local|metadata)/);
+    }
+  });
+});

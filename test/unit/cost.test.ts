@@ -80,7 +80,14 @@ describe("costOf", () => {
       input_cache_write: 2_000_000n,
       internal_reasoning: 8_000_000n,
       request: 0n,
+      web_search: 0n,
     });
+  });
+
+  it("adds each web search the usage reports at the entry's web_search price", () => {
+    const p: ModelPricing = { prompt: "0.000001", completion: "0.000005", web_search: "0.01" };
+    const t = tokens({ prompt_tokens: 100, completion_tokens: 20 });
+    expect(costOf({ ...t, web_search_requests: 3 }, p)).toBe(costOf(t, p) + 3n * 10_000_000_000n);
   });
 
   it("falls back per price, not all or nothing", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, canonicalRecord, ChainVerifier, chainHash, GENESIS_HASH, type AuditRecord } from "../../src/ledger/audit";
 import { windowOf } from "../../src/ledger/periods";
-import { sha256Hex } from "../../src/ledger/sha256";
+import { hmacSha256Hex, sha256Hex } from "../../src/ledger/sha256";
 
 async function subtleHex(s: string | Uint8Array): Promise<string> {
   const data = typeof s === "string" ? new TextEncoder().encode(s) : s;
@@ -19,6 +19,18 @@ describe("sha256Hex", () => {
     }
     const text = "héllo wörld — 日本語 🎉".repeat(50);
     expect(sha256Hex(text)).toBe(await subtleHex(text));
+  });
+});
+
+describe("hmacSha256Hex", () => {
+  it("matches WebCrypto's HMAC for short, block-sized and long keys", async () => {
+    for (const key of ["k", "x".repeat(64), "long key ".repeat(20)]) {
+      for (const msg of ["", "switchyard-audit-seal-v1\nabc\n3", "日本語".repeat(40)]) {
+        const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+        const sig = new Uint8Array(await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(msg)));
+        expect(hmacSha256Hex(key, msg)).toBe([...sig].map((b) => b.toString(16).padStart(2, "0")).join(""));
+      }
+    }
   });
 });
 
