@@ -75,7 +75,8 @@ beforeAll(async () => {
   // Real traffic: four models over three providers, two end users, a streamed answer, one failure.
   const bodies = [
     { model: MODELS[0], user: "alice", messages: [{ role: "user", content: "[[pt=1200;ct=300;cached=200]]" }] },
-    { model: MODELS[1], user: "bob", messages: [{ role: "user", content: "[[pt=300000;ct=60000]]" }] },
+    // A big request, as big as the tokens it reports (budgets hold a body's bytes as its prompt's bound).
+    { model: MODELS[1], user: "bob", max_tokens: 60_000, messages: [{ role: "user", content: `[[pt=300000;ct=60000]] ${"lorem ".repeat(55_000)}` }] },
     { model: MODELS[2], messages: [{ role: "user", content: "[[pt=5000;ct=700]]" }] },
     { model: MODELS[3], user: "alice", messages: [{ role: "user", content: "echo me" }] },
     { model: MODELS[1], user: "alice", stream: true, messages: [{ role: "user", content: "[[pt=33333;ct=4444]]" }] },

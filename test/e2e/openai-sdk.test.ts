@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed } from "../../scripts/gateway.mjs";
-import { expectedCost } from "../support/money";
+import { dollars, expectedCost, picodollars } from "../support/money";
 import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
 import { freshState, gatewayOn, type LocalGateway } from "./gateway";
 
@@ -146,7 +146,13 @@ describe("the openai SDK through a failover before the first token", () => {
     const last = chunks.at(-1) as OpenAI.ChatCompletionChunk & { provider: string; usage: Usage };
     expect(last.model).toBe("groq/llama-3.1-8b-instant");
     expect(last.usage.completion_tokens).toBe(3);
-    expect(last.usage.cost).toBe(Number(expectedCost("groq/llama-3.1-8b-instant", { prompt: last.usage.prompt_tokens, completion: 3 })));
+    // The primary was sent the request before the client's own first-token limit gave it up: its prompt is
+    // billed too, estimated at bytes/4 of the body it received, beside the fallback's answer (docs/security.md).
+    const sent = upstream.log.find((r) => r.body.model === "gpt-4.1-mini" && JSON.stringify(r.body).includes("tag=e2e-fo;"))!;
+    const primaryPrompt = Math.ceil(Buffer.byteLength(JSON.stringify(sent.body)) / 4);
+    const fallback = picodollars(expectedCost("groq/llama-3.1-8b-instant", { prompt: last.usage.prompt_tokens, completion: 3 }));
+    const abandoned = picodollars(expectedCost("openai/gpt-4.1-mini", { prompt: primaryPrompt, completion: 0 }));
+    expect(last.usage.cost).toBe(Number(dollars(fallback + abandoned)));
   });
 
   it("when no candidate sends a first token, the SDK raises the in-band error", async () => {

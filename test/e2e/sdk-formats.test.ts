@@ -5,7 +5,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seed } from "../../scripts/gateway.mjs";
 import { builtinCatalog, type ModelPricing } from "../../src/catalog";
-import { costAt, type TokenUse } from "../support/money";
+import { costAt, dollars, expectedCost, picodollars, type TokenUse } from "../support/money";
 import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
 import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
 
@@ -288,7 +288,14 @@ describe("@anthropic-ai/sdk → OpenAI-format providers, through a failover befo
     expect(final.stop_reason).toBe("tool_use");
     expect(final.usage).toMatchObject({ input_tokens: 70, output_tokens: 9 });
     const { response } = await stream.withResponse();
-    await expectLedger(response.headers.get("x-request-id"), "groq/llama-3.1-8b-instant", { prompt: 70, completion: 9 });
+    // The primary was sent the request before the client's own first-token limit gave it up: its prompt is
+    // billed too, estimated at bytes/4 of the body it received, beside the fallback's answer (docs/security.md).
+    const sent = upstream.log.find((r) => r.body.model === "gpt-4o-mini" && JSON.stringify(r.body).includes("tag=e2e-an-fo;"))!;
+    const primaryPrompt = Math.ceil(Buffer.byteLength(JSON.stringify(sent.body)) / 4);
+    const g = await generationRecord(gateway, key, response.headers.get("x-request-id")!);
+    expect(g).toMatchObject({ model: "groq/llama-3.1-8b-instant", status: "ok", estimated: true, prompt_tokens: 70 + primaryPrompt, completion_tokens: 9 });
+    const cost = picodollars(expectedCost("groq/llama-3.1-8b-instant", { prompt: 70, completion: 9 })) + picodollars(expectedCost(GPT, { prompt: primaryPrompt, completion: 0 }));
+    expect(g!.cost_exact).toBe(dollars(cost));
   });
 });
 
