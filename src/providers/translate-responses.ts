@@ -191,7 +191,7 @@ export function responsesToChat(body: Json): OpenAIChatBody {
   if (toolChoice !== undefined) chat.tool_choice = toolChoice;
   if (typeof body.max_output_tokens === "number") chat.max_completion_tokens = body.max_output_tokens;
   const effort = (body.reasoning as Json | undefined)?.effort;
-  if (typeof effort === "string") chat.reasoning = { effort };
+  if (typeof effort === "string") chat.reasoning_effort = effort;
   const format = chatResponseFormat(body.text);
   if (format) chat.response_format = format;
   if (body.stream === true) chat.stream = true;
