@@ -18,7 +18,7 @@ function responses(key: string, body: Record<string, unknown>): Promise<Response
 describe("POST /v1/responses", () => {
   it("records the usage event and bills it exactly; usage in the Response carries the same cost", async () => {
     const k = await newTeamKey();
-    for (const model of [MINI, HAIKU]) {
+    for (const model of [MINI, HAIKU, "gemini/gemini-2.5-flash-lite"]) {
       const tag = uniqueTag("resp-usage");
       const r = await responses(k.key, { model, input: `[[tag=${tag};pt=120;cached=20;ct=30;reasoning=10]] hi`, user: "alice" });
       const text = await r.text();
