@@ -4,6 +4,7 @@ import { chatCompletions } from "./http/chat";
 import { countTokens } from "./http/count-tokens";
 import { anthropicErrors, messages } from "./http/messages";
 import { listModels } from "./http/models";
+import { responses } from "./http/responses";
 import { generation, generations, keyInfo, usage } from "./http/usage";
 import { auditExport, auditTotals, exportAck, usageExport } from "./http/usage-export";
 
@@ -14,6 +15,7 @@ const app = newApp();
 
 app.post("/v1/chat/completions", requireKey("inference"), chatCompletions);
 app.post("/v1/messages", anthropicErrors, requireKey("inference"), messages);
+app.post("/v1/responses", requireKey("inference"), responses);
 app.post("/v1/messages/count_tokens", anthropicErrors, requireKey("inference"), countTokens);
 app.get("/v1/models", listModels);
 app.get("/v1/usage", requireKey("usage:read", { allowAdmin: true }), usage);

@@ -25,6 +25,7 @@ import "../providers/translate-bodies";
 import "../streaming/respond-anthropic";
 import "../streaming/respond-openai";
 import "../streaming/respond-translated";
+import "../streaming/respond-responses";
 
 /** One attempt's upstream body, built once: the bytes sent, and what holds and estimates read from it. */
 interface UpstreamBody {
@@ -52,8 +53,9 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
 
   // Health is read locally and synced in the background.
   refreshHealth(env, waitUntil, started);
+  const client = greq.respondAs ?? greq.ingress;
   const planning = await planRequest(c, greq.models, greq.provider, (format) =>
-    bodyBuilderFor(greq.ingress, format) && responderFor(greq.ingress, format) ? null : `cannot translate ${greq.ingress} requests to ${format}`,
+    bodyBuilderFor(greq.ingress, format) && responderFor(client, format) ? null : `cannot translate ${client} requests to ${format}`,
   );
   const { policy, route } = planning;
   const plan = checkPremium(excludeUnsupported(planning.plan, greq), greq, policy);
@@ -198,7 +200,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const { planned } = served;
   event.model = planned.model.id;
   event.provider = planned.provider.id;
-  return responderFor(greq.ingress, planned.provider.format)!({
+  return responderFor(client, planned.provider.format)!({
     // A prompt the provider did not count is estimated from the whole body it was sent (tools, system, all).
     greq: { ...greq, estimatePromptTokens: () => tokensOfBytes(bodyBytes(served!.planned)) },
     served,

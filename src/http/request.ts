@@ -7,6 +7,10 @@ import type { TokenCounts } from "../ledger/cost";
  */
 export interface GatewayRequest {
   ingress: Exclude<WireFormat, "gemini">;
+  /** The client's format when it differs from the body's: a Responses request is routed as a chat body. */
+  respondAs?: "responses";
+  /** The client's own Responses body (respondAs "responses"): the answer echoes its fields. */
+  responsesBody?: Record<string, unknown>;
   body: Record<string, unknown>;
   /** Requested models in order of preference: the model, then `models[]` fallbacks. */
   models: string[];

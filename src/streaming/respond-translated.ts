@@ -22,24 +22,24 @@ import type { SseEvent } from "./sse-parse";
  * choice and token counts), then written in the client's format with usage and cost.
  */
 
-interface Pivot {
+export interface Pivot {
   choice: Json;
   tokens: TokenCounts | null;
 }
 
-const READ_PIVOT: Record<WireFormat, (json: Json) => Pivot> = {
+export const READ_PIVOT: Record<WireFormat, (json: Json) => Pivot> = {
   openai: (json) => ({ choice: ((json.choices as Json[] | undefined)?.[0] ?? { index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }), tokens: tokensFromOpenAIUsage(json.usage) }),
   anthropic: (json) => ({ choice: anthropicMessageToOpenAIChoice(json as AnthropicMessage), tokens: tokensFromAnthropicUsage(json.usage) }),
   gemini: (json) => ({ choice: geminiToOpenAIChoice(json as GeminiResponse), tokens: tokensFromGeminiUsage((json as GeminiResponse).usageMetadata) }),
 };
 
-const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncGenerator<PivotChunk>> = {
+export const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncGenerator<PivotChunk>> = {
   openai: decodeOpenAIStream,
   anthropic: decodeAnthropicStream,
   gemini: decodeGeminiStream,
 };
 
-function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; cost: bigint } {
+export function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; cost: bigint } {
   const msg = pivot.choice.message as Json | undefined;
   const tokens = pivot.tokens ?? {
     prompt_tokens: ctx.greq.estimatePromptTokens(),

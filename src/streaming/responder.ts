@@ -31,14 +31,17 @@ export interface ResponderContext {
 
 export type Responder = (ctx: ResponderContext) => Promise<Response>;
 
+/** The formats a client may be answered in: the wire formats, and OpenAI's Responses. */
+export type ClientFormat = WireFormat | "responses";
+
 const responders = new Map<string, Responder>();
 
 /** Registers the responder for one (client format, provider format) pair. */
-export function registerResponder(ingress: WireFormat, upstream: WireFormat, r: Responder): void {
+export function registerResponder(ingress: ClientFormat, upstream: WireFormat, r: Responder): void {
   responders.set(`${ingress}>${upstream}`, r);
 }
 
-export function responderFor(ingress: WireFormat, upstream: WireFormat): Responder | undefined {
+export function responderFor(ingress: ClientFormat, upstream: WireFormat): Responder | undefined {
   return responders.get(`${ingress}>${upstream}`);
 }
 
