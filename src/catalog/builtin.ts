@@ -141,6 +141,9 @@ export const BUILTIN_PROVIDERS: readonly ProviderInfo[] = [
   },
 ];
 
+/** An embedding model takes text and returns vectors: no tools, images, JSON mode or reasoning. */
+const NO_CAPABILITIES = { tools: false, vision: false, json_mode: false, reasoning: false } as const;
+
 export const BUILTIN_MODELS: readonly CatalogModel[] = [
   // openai (GPT-6.x: prompts over 272k tokens cost 2× input and 1.5× output; the base tier is listed)
   {
@@ -569,6 +572,62 @@ export const BUILTIN_MODELS: readonly CatalogModel[] = [
     pricing: { prompt: "0.00000013", completion: "0.0000004" },
     capabilities: { tools: true, vision: false, json_mode: true, reasoning: false },
     prices_as_of: OPENROUTER_PRICES_AS_OF,
+  },
+  // Embedding models (kind: "embedding"): served by /v1/embeddings only, priced per input token; nothing is
+  // generated, so the completion price is 0. The context length is the most input tokens per input.
+  {
+    id: "openai/text-embedding-3-small", provider: "openai", kind: "embedding",
+    upstream_id: "text-embedding-3-small", name: "OpenAI: Text Embedding 3 Small",
+    context_length: 8_192, max_output: 0,
+    // $ per million: in 0.02
+    pricing: { prompt: "0.00000002", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: OPENAI_PRICES_AS_OF,
+  },
+  {
+    id: "openai/text-embedding-3-large", provider: "openai", kind: "embedding",
+    upstream_id: "text-embedding-3-large", name: "OpenAI: Text Embedding 3 Large",
+    context_length: 8_192, max_output: 0,
+    // $ per million: in 0.13
+    pricing: { prompt: "0.00000013", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: OPENAI_PRICES_AS_OF,
+  },
+  {
+    id: "gemini/gemini-embedding-001", provider: "gemini", kind: "embedding",
+    upstream_id: "gemini-embedding-001", name: "Google: Gemini Embedding 001",
+    context_length: 2_048, max_output: 0,
+    // $ per million: in 0.15
+    pricing: { prompt: "0.00000015", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: GEMINI_PRICES_AS_OF,
+  },
+  {
+    id: "mistral/mistral-embed", provider: "mistral", kind: "embedding",
+    upstream_id: "mistral-embed", name: "Mistral: Mistral Embed",
+    context_length: 8_192, max_output: 0,
+    // $ per million: in 0.10
+    pricing: { prompt: "0.0000001", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: MISTRAL_PRICES_AS_OF,
+  },
+  {
+    id: "together/BAAI/bge-large-en-v1.5", provider: "together", kind: "embedding",
+    upstream_id: "BAAI/bge-large-en-v1.5", name: "BAAI: BGE Large EN v1.5 (Together)",
+    context_length: 512, max_output: 0,
+    // $ per million: in 0.02
+    pricing: { prompt: "0.00000002", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: TOGETHER_PRICES_AS_OF,
+  },
+  {
+    id: "fireworks/nomic-embed-text-v1.5", provider: "fireworks", kind: "embedding",
+    upstream_id: "nomic-ai/nomic-embed-text-v1.5", name: "Nomic: Nomic Embed Text v1.5 (Fireworks)",
+    context_length: 8_192, max_output: 0,
+    // $ per million: in 0.008
+    pricing: { prompt: "0.000000008", completion: "0" },
+    capabilities: NO_CAPABILITIES,
+    prices_as_of: FIREWORKS_PRICES_AS_OF,
   },
   // mock
   {

@@ -48,6 +48,8 @@ export const ConfigModel = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]*\/[A-Za-z0-9._:/-]+$/, "expected provider/model"),
   /** The model name sent upstream; default: the id without the provider prefix. */
   upstream_id: z.string().min(1).max(200).optional(),
+  /** chat (default) or embedding: an embedding model is served by POST /v1/embeddings only. */
+  kind: z.enum(["chat", "embedding"]).optional(),
   name: z.string().min(1).max(200).optional(),
   context_length: z.number().int().positive(),
   max_output: z.number().int().positive().optional(),

@@ -24,19 +24,23 @@ export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string)
     const slash = m.id.indexOf("/");
     const provider = m.id.slice(0, slash);
     const prior = byId.get(m.id);
+    const kind = m.kind ?? prior?.kind;
+    // An embedding model generates nothing and takes only text, unless the config says otherwise.
+    const embedding = kind === "embedding";
     byId.set(m.id, {
       id: m.id,
+      ...(embedding ? { kind } : {}),
       provider,
       upstream_id: m.upstream_id ?? prior?.upstream_id ?? m.id.slice(slash + 1),
       name: m.name ?? prior?.name ?? m.id,
       context_length: m.context_length,
-      max_output: m.max_output ?? prior?.max_output ?? m.context_length,
+      max_output: m.max_output ?? prior?.max_output ?? (embedding ? 0 : m.context_length),
       pricing: m.pricing,
       capabilities: {
-        tools: m.capabilities.tools ?? prior?.capabilities.tools ?? true,
-        vision: m.capabilities.vision ?? prior?.capabilities.vision ?? true,
-        json_mode: m.capabilities.json_mode ?? prior?.capabilities.json_mode ?? true,
-        reasoning: m.capabilities.reasoning ?? prior?.capabilities.reasoning ?? true,
+        tools: m.capabilities.tools ?? prior?.capabilities.tools ?? !embedding,
+        vision: m.capabilities.vision ?? prior?.capabilities.vision ?? !embedding,
+        json_mode: m.capabilities.json_mode ?? prior?.capabilities.json_mode ?? !embedding,
+        reasoning: m.capabilities.reasoning ?? prior?.capabilities.reasoning ?? !embedding,
       },
       prices_as_of: m.prices_as_of ?? pushedAt,
     });

@@ -1,7 +1,7 @@
 import { BUILTIN_MODELS, BUILTIN_PROVIDERS } from "./builtin";
 import type { CatalogModel, ProviderInfo } from "./types";
 
-export type { CatalogModel, ProviderInfo, ModelPricing, WireFormat } from "./types";
+export type { CatalogModel, ModelKind, ProviderInfo, ModelPricing, WireFormat } from "./types";
 
 /** The models and providers the gateway can route to: built in, extended by admin config. */
 export interface Catalog {

@@ -47,9 +47,14 @@ export interface ProviderInfo {
   price_page: string;
 }
 
+/** What a model produces: chat completions (the default) or embeddings (served only by /v1/embeddings). */
+export type ModelKind = "chat" | "embedding";
+
 export interface CatalogModel {
   /** `provider/model`, as OpenRouter names it, e.g. "openai/gpt-4o-mini". */
   id: string;
+  /** Absent: a chat model. */
+  kind?: ModelKind;
   provider: string;
   /** The model name sent upstream. */
   upstream_id: string;

@@ -35,6 +35,7 @@ const ROUTES: Record<string, string[]> = {
   "/v1/messages": ["POST"],
   "/v1/messages/count_tokens": ["POST"],
   "/v1/responses": ["POST"],
+  "/v1/embeddings": ["POST"],
   "/v1/models": ["GET"],
   "/v1/usage": ["GET"],
   "/v1/usage/export": ["GET"],

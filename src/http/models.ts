@@ -26,9 +26,14 @@ export function supportedParameters(model: CatalogModel, format: WireFormat): st
   ];
 }
 
+/** What an embedding model's request can carry (POST /v1/embeddings). */
+const EMBEDDING_PARAMETERS = ["encoding_format", "dimensions", "user"];
+
 function modelEntry(m: CatalogModel, p: ProviderInfo) {
   const inputs = m.capabilities.vision ? ["text", "image"] : ["text"];
-  const supported = supportedParameters(m, p.format);
+  // Embedding models are marked as OpenRouter marks them: output modality "embeddings".
+  const outputs = m.kind === "embedding" ? ["embeddings"] : ["text"];
+  const supported = m.kind === "embedding" ? EMBEDDING_PARAMETERS : supportedParameters(m, p.format);
   return {
     id: m.id,
     canonical_slug: m.id,
@@ -37,7 +42,7 @@ function modelEntry(m: CatalogModel, p: ProviderInfo) {
     created: Math.floor(Date.parse(m.prices_as_of) / 1000),
     description: `${m.name}, served by ${p.name}.`,
     context_length: m.context_length,
-    architecture: { modality: `${inputs.join("+")}->text`, input_modalities: inputs, output_modalities: ["text"], tokenizer: "Other", instruct_type: null },
+    architecture: { modality: `${inputs.join("+")}->${outputs.join("+")}`, input_modalities: inputs, output_modalities: outputs, tokenizer: "Other", instruct_type: null },
     pricing: m.pricing,
     top_provider: { context_length: m.context_length, max_completion_tokens: m.max_output, is_moderated: false },
     per_request_limits: null,

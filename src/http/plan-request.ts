@@ -38,5 +38,5 @@ export async function planRequest(
       return cannotServe?.(catalog.provider(id)?.format ?? r.adapter.format) ?? null;
     },
   });
-  return { policy, route, plan };
+  return { policy, route, plan, catalog };
 }

@@ -12,6 +12,7 @@ import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
+import { keepKind } from "../routing/kind";
 import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
 import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
@@ -58,7 +59,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     bodyBuilderFor(greq.ingress, format) && responderFor(client, format) ? null : `cannot translate ${client} requests to ${format}`,
   );
   const { policy, route } = planning;
-  const plan = checkPremium(excludeUnsupported(planning.plan, greq), greq, policy);
+  const plan = checkPremium(excludeUnsupported(keepKind(planning.plan, planning.catalog, "chat"), greq), greq, policy);
   if (plan.attempts.length === 0) throw emptyPlanError(plan, clockNow());
 
   const first = plan.attempts[0]!;

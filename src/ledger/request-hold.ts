@@ -298,6 +298,8 @@ const MAX_LOGGED_CHARS = 100_000;
 
 function loggedPrompt(greq: GatewayRequest): string {
   const b = greq.body;
+  // An embeddings request's prompt is its input.
+  if (b.messages === undefined) return capLogged(JSON.stringify(b.input ?? null));
   return capLogged(JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages }));
 }
 

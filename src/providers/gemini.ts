@@ -14,4 +14,10 @@ export const geminiAdapter: ProviderAdapter = {
   chatUrl: (base, model, stream) =>
     `${trimSlash(base)}/models/${encodeURIComponent(model)}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`,
   authHeaders: (key) => ({ "x-goog-api-key": key }),
+  // Embeddings through Gemini's OpenAI-compatible endpoint: the OpenAI body and answer as they are, usage
+  // included (the native batchEmbedContents reports no token counts to bill by).
+  embeddings: {
+    url: (base) => `${trimSlash(base)}/openai/embeddings`,
+    authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+  },
 };

@@ -1,6 +1,10 @@
 import type { ProviderAdapter } from "./types";
 
-/** The shared adapter of every OpenAI-compatible provider: Bearer auth, `<base>/chat/completions`. */
+/**
+ * The shared adapter of every OpenAI-compatible provider: Bearer auth, `<base>/chat/completions`, and
+ * `<base>/embeddings` for the catalog's embedding models (a provider without them has none in the catalog;
+ * a config model declared `kind: embedding` on one that serves none gets the provider's own 404).
+ */
 export function openAICompatible(id: string, defaultBaseUrl: string, envPrefix = id.toUpperCase()): ProviderAdapter {
   return {
     id,
@@ -10,6 +14,7 @@ export function openAICompatible(id: string, defaultBaseUrl: string, envPrefix =
     defaultBaseUrl,
     chatUrl: (base) => `${trimSlash(base)}/chat/completions`,
     authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+    embeddings: { url: (base) => `${trimSlash(base)}/embeddings` },
   };
 }
 

@@ -15,6 +15,12 @@ export interface ProviderAdapter {
   /** The URL of a chat call, given the base URL as the provider's own SDK means it. */
   chatUrl(baseUrl: string, upstreamModel: string, stream: boolean): string;
   authHeaders(apiKey: string): Record<string, string>;
+  /** Where the provider serves OpenAI-format embeddings (`POST /v1/embeddings`), if it does. */
+  embeddings?: {
+    url(baseUrl: string): string;
+    /** When that endpoint authenticates otherwise than chat calls. */
+    authHeaders?(apiKey: string): Record<string, string>;
+  };
   /** Extra headers every call carries (e.g. anthropic-version). */
   staticHeaders?: Record<string, string>;
   /** An in-process upstream (the offline mock); otherwise the global fetch. */

@@ -26,19 +26,23 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Headers of this call only (e.g. the client's anthropic-beta), over the adapter's. */
   headers?: Record<string, string>;
+  /** Which of the provider's endpoints: chat (the default) or embeddings (the adapter's `embeddings`). */
+  endpoint?: "chat" | "embeddings";
 }
 
-/** Sends one chat call to a provider; resolves with its response headers, whatever the status. */
+/** Sends one call to a provider; resolves with its response headers, whatever the status. */
 export async function sendUpstream(call: UpstreamCall): Promise<Response> {
   const { adapter, baseUrl, apiKey } = call.provider;
+  const embeddings = call.endpoint === "embeddings" ? adapter.embeddings : undefined;
+  if (call.endpoint === "embeddings" && !embeddings) throw new AttemptError(0, `${adapter.id} serves no embeddings`, "unreachable");
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: call.stream ? "text/event-stream" : "application/json",
     ...adapter.staticHeaders,
     ...call.headers,
-    ...(apiKey ? adapter.authHeaders(apiKey) : {}),
+    ...(apiKey ? (embeddings?.authHeaders ? embeddings.authHeaders(apiKey) : adapter.authHeaders(apiKey)) : {}),
   };
-  const url = adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);
+  const url = embeddings ? embeddings.url(baseUrl) : adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);
   const init: RequestInit = { method: "POST", headers, body: call.body, signal: call.signal };
   return adapter.fetch ? adapter.fetch(new Request(url, init)) : fetch(url, init);
 }

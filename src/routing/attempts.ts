@@ -110,6 +110,8 @@ export interface AttemptsInput {
   bodyFor(planned: PlannedAttempt): string;
   /** Headers for one planned attempt beyond its adapter's, if any. */
   headersFor?(planned: PlannedAttempt): Record<string, string> | undefined;
+  /** The providers' endpoint the attempts call: chat (the default) or embeddings. */
+  endpoint?: "chat" | "embeddings";
   clientSignal: AbortSignal | undefined;
   /** Where each try is noted (the usage event's attempts list). */
   log: Attempt[];
@@ -352,6 +354,7 @@ async function tryOnce(
       body: input.bodyFor(planned),
       signal: controller.signal,
       headers: input.headersFor?.(planned),
+      endpoint: input.endpoint,
     });
     // The timer is set once the request is on its way, so that setting it overlaps the provider's time.
     if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`, "headers");

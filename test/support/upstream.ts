@@ -29,6 +29,10 @@
  *                     one message can script a primary and its fallback differently; a scoped fail_first
  *                     counts that model's requests of the tag
  *
+ * Embeddings (/v1/embeddings, and Gemini's OpenAI-compatible /v1beta/openai/embeddings) read the directive
+ * from the input's texts: a deterministic vector per input (`dimensions` long, default 8; base64 when asked),
+ * usage `pt` (default 5 per input), `no_usage=1` to leave usage out.
+ *
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
  *
@@ -38,6 +42,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeVector } from "./fake-vector";
 import { errorBody, formatHandler } from "./upstream-formats";
 
 export interface ReceivedRequest {
@@ -75,6 +80,8 @@ export function directives(body: Record<string, unknown>): Directives {
   const texts = messages.map((m) =>
     typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p as { text?: string }).text ?? "").join("") : "",
   );
+  // An embeddings request: its input's texts.
+  if (messages.length === 0 && body.input !== undefined) texts.push(...[body.input].flat().filter((t): t is string => typeof t === "string"));
   const m = /\[\[(.*?)\]\]/.exec(texts.join("\n"));
   const out: Directives = {};
   if (!m) return out;
@@ -185,10 +192,30 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
   res.end();
 }
 
+async function embeddingsHandler(_req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives): Promise<void> {
+  const inputs = typeof body.input === "string" || (Array.isArray(body.input) && typeof body.input[0] === "number") ? [body.input] : (body.input as unknown[]);
+  const dims = typeof body.dimensions === "number" ? body.dimensions : 8;
+  const data = inputs.map((input, index) => {
+    const v = fakeVector(JSON.stringify(input), dims);
+    const embedding = body.encoding_format === "base64" ? Buffer.from(new Float32Array(v).buffer).toString("base64") : v;
+    return { object: "embedding", index, embedding };
+  });
+  const out: Record<string, unknown> = { object: "list", data, model: body.model };
+  const pt = num(d, "pt", 5 * inputs.length);
+  if (!d.no_usage) out.usage = { prompt_tokens: pt, total_tokens: pt };
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(out));
+}
+
 export async function startFakeUpstream(port = 0, handlers: Record<string, Handler> = {}): Promise<FakeUpstream> {
   const log: ReceivedRequest[] = [];
   const counts = new Map<string, number>();
-  const routes: Record<string, Handler> = { "/v1/chat/completions": openAIHandler, ...handlers };
+  const routes: Record<string, Handler> = {
+    "/v1/chat/completions": openAIHandler,
+    "/v1/embeddings": embeddingsHandler,
+    "/v1beta/openai/embeddings": embeddingsHandler,
+    ...handlers,
+  };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (req.method === "GET" && url.pathname === "/__log") {

@@ -69,6 +69,24 @@ describe("mergeConfig", () => {
   });
 });
 
+describe("embedding models in the config", () => {
+  it("takes kind: embedding (capabilities none, max_output 0 unless stated), refuses another kind, keeps a repriced built-in's kind", () => {
+    expect(error({ providers: [provider], models: [{ ...model, kind: "vector" }] })).toMatch(/^models\[0\]\.kind: /);
+    const cfg = GatewayConfig.parse({
+      providers: [provider],
+      models: [
+        { ...model, id: "acme/embed", kind: "embedding", pricing: { prompt: "0.00000003", completion: "0" } },
+        { id: "openai/text-embedding-3-small", context_length: 8192, pricing: { prompt: "0.00000001", completion: "0" } },
+      ],
+    });
+    const { catalog, adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    expect(catalog.model("acme/embed")).toMatchObject({ kind: "embedding", max_output: 0, capabilities: { tools: false, vision: false, json_mode: false, reasoning: false } });
+    expect(catalog.model("acme/llama-70b")).toBeUndefined();
+    expect(catalog.model("openai/text-embedding-3-small")).toMatchObject({ kind: "embedding", pricing: { prompt: "0.00000001" } });
+    expect(adapters[0]!.embeddings!.url("https://llm.acme.example/v1/")).toBe("https://llm.acme.example/v1/embeddings");
+  });
+});
+
 describe("custom providers cannot borrow secrets or reach internal hosts", () => {
   it("refuses the admin token, the audit signing key, a built-in provider's key and a secret another provider uses", () => {
     for (const secret of ["ADMIN_TOKEN", "AUDIT_SIGNING_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "MOCK_API_KEY"]) {
