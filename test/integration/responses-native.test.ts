@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { setPolicy } from "./ledger-helpers";
 import { estimatedTokens, eventually, expectedCost, generationOf, gw, newTeamKey, sentText, sseEvents, uniqueTag, upstreamLog } from "./helpers";
 
 /*
@@ -110,5 +111,19 @@ describe("POST /v1/responses, passed through to a provider's own Responses API",
     const completion = estimatedTokens("alpha beta ");
     const g = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
     expect(g).toMatchObject({ status: "cut", estimated: true, prompt_tokens: prompt, completion_tokens: completion, cost_exact: expectedCost(MINI, { prompt, completion }) });
+  });
+
+  it("the budget hold counts the passed-through body's max_output_tokens as its output cap", async () => {
+    const k = await newTeamKey();
+    // 100 output tokens fit in a tenth of a cent; the model's whole max_output (16,384) does not.
+    await setPolicy(k.team, { budgets: [{ scope: "team", period: "day", limit_usd: "0.001" }] });
+    const capped = uniqueTag("native-hold");
+    const ok = await responses(k.key, { model: MINI, max_output_tokens: 100, input: `[[tag=${capped}]] hi` });
+    expect(ok.status, await ok.text()).toBe(200);
+    expect((await upstreamLog(capped))[0]!.body.max_output_tokens).toBe(100);
+    const open = uniqueTag("native-hold");
+    const refused = await responses(k.key, { model: MINI, input: `[[tag=${open}]] hi` });
+    expect(refused.status, await refused.text()).toBe(402);
+    expect(await upstreamLog(open)).toEqual([]);
   });
 });
