@@ -98,6 +98,22 @@ describe("POST /v1/responses, passed through to a provider's own Responses API",
     }
   });
 
+  it("a response.failed event before the first delta fails over, unseen by the client", async () => {
+    const k = await newTeamKey();
+    const tag = uniqueTag("native-failed");
+    const r = await responses(k.key, { model: MINI, models: [HAIKU], stream: true, input: `[[tag=${tag};error_event_after@gpt-4o-mini=0;reply=from claude;pt=20;ct=4]]` });
+    const text = await r.text();
+    expect(r.status, text).toBe(200);
+    expect(text).not.toContain("overloaded");
+    // A failure before the first token is retried on the same model as the retry budget allows, then the next model.
+    const paths = (await upstreamLog(tag)).map((e) => e.path);
+    expect(new Set(paths.slice(0, -1))).toEqual(new Set(["/v1/responses"]));
+    expect(paths.at(-1)).toBe("/v1/messages");
+    expect(events(text).at(-1)!.data.response).toMatchObject({ model: HAIKU, status: "completed" });
+    const g = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(g).toMatchObject({ model: HAIKU, status: "ok", cost_exact: expectedCost(HAIKU, { prompt: 20, completion: 4 }) });
+  });
+
   it("a stream cut before response.completed is billed on estimates and ends in an error event", async () => {
     const k = await newTeamKey();
     const tag = uniqueTag("native-cut");
