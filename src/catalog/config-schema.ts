@@ -34,6 +34,8 @@ export const ConfigProvider = z.strictObject({
     const problem = upstreamUrlProblem(u);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   }),
+  /** It serves OpenAI's Responses API at `<base_url>/responses`: /v1/responses requests are passed through there. */
+  responses: z.boolean().optional(),
   /** The Worker secret (or .dev.vars entry) holding the provider's API key. */
   api_key_secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "an environment variable name, e.g. ACME_API_KEY"),
   /** Whether the provider may keep or train on prompts; unknown is treated as allow. */

@@ -17,7 +17,7 @@ export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string)
       data_policy: { training: p.data_collection === "allow", retention_days: p.zdr ? 0 : p.retention_days, zdr: p.zdr, regions: p.regions },
       price_page: "gateway config",
     });
-    adapters.push({ ...openAICompatible(p.id, p.base_url), keyVar: p.api_key_secret });
+    adapters.push({ ...openAICompatible(p.id, p.base_url, { responses: p.responses }), keyVar: p.api_key_secret });
   }
   const byId = new Map<string, CatalogModel>(base.models.map((m) => [m.id, m]));
   for (const m of cfg.models) {

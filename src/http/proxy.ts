@@ -8,6 +8,7 @@ import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
 import { excludeUnsupported } from "../providers/capabilities";
 import { checkPremium } from "../providers/premium";
+import { nativeResponsesBody, responsesOutputCap, servesResponsesNatively } from "../providers/responses-native";
 import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
 import { continuationFor } from "../routing/continue";
@@ -17,6 +18,7 @@ import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
 import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { responderFor } from "../streaming/responder";
+import { respondResponsesNative } from "../streaming/respond-responses-native";
 import type { HonoEnv } from "./app";
 import { planRequest } from "./plan-request";
 import type { GatewayRequest } from "./request";
@@ -88,11 +90,15 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   };
   // Each attempt's upstream body is built when first needed (by the hold, the send or an estimate) and reused.
   const bodies = new Map<PlannedAttempt, UpstreamBody>();
+  // A Responses request goes as it came to a provider that serves the Responses API itself.
+  const native = (planned: PlannedAttempt) => servesResponsesNatively(greq, planned);
   const upstreamBody = (planned: PlannedAttempt): UpstreamBody => {
     let b = bodies.get(planned);
     if (!b) {
-      const built = bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
-      b = { text: JSON.stringify(built), outputCap: outputCapOf(planned.provider.format, built, planned.model), tools: declaresTools(built), bytes: null };
+      const passed = native(planned);
+      const built = passed ? nativeResponsesBody(greq, planned) : bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
+      const outputCap = passed ? responsesOutputCap(built, planned.model) : outputCapOf(planned.provider.format, built, planned.model);
+      b = { text: JSON.stringify(built), outputCap, tools: declaresTools(built), bytes: null };
       bodies.set(planned, b);
     }
     return b;
@@ -164,6 +170,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       attempts: plan.attempts,
       stream: greq.stream,
       bodyFor: (planned) => upstreamBody(planned).text,
+      endpointFor: greq.respondAs === "responses" ? (planned) => (native(planned) ? "responses" : undefined) : undefined,
       headersFor: greq.anthropicBeta
         ? (planned) => (planned.provider.format === "anthropic" ? { "anthropic-beta": greq.anthropicBeta! } : undefined)
         : undefined,
@@ -201,7 +208,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const { planned } = served;
   event.model = planned.model.id;
   event.provider = planned.provider.id;
-  return responderFor(client, planned.provider.format)!({
+  return (native(planned) ? respondResponsesNative : responderFor(client, planned.provider.format)!)({
     // A prompt the provider did not count is estimated from the whole body it was sent (tools, system, all).
     greq: { ...greq, estimatePromptTokens: () => tokensOfBytes(bodyBytes(served!.planned)) },
     served,
@@ -220,7 +227,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     },
     finish,
     completion,
-    continuation: route.continueOnCut
+    continuation: route.continueOnCut && !native(planned)
       ? continuationFor(greq, planned, plan.attempts, {
           env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, gatewayTimeouts: route.gatewayTimeouts, started, health: healthGate(env, waitUntil),
         })

@@ -6,7 +6,7 @@ import { openAICompatible } from "./openai-compatible";
 import type { ProviderAdapter, ResolvedProvider } from "./types";
 
 const ADAPTERS: ProviderAdapter[] = [
-  openAICompatible("openai", "https://api.openai.com/v1"),
+  openAICompatible("openai", "https://api.openai.com/v1", { responses: true }),
   anthropicAdapter,
   geminiAdapter,
   openAICompatible("groq", "https://api.groq.com/openai/v1"),
@@ -15,7 +15,7 @@ const ADAPTERS: ProviderAdapter[] = [
   openAICompatible("xai", "https://api.x.ai/v1"),
   openAICompatible("together", "https://api.together.xyz/v1"),
   openAICompatible("fireworks", "https://api.fireworks.ai/inference/v1"),
-  openAICompatible("openrouter", "https://openrouter.ai/api/v1"),
+  openAICompatible("openrouter", "https://openrouter.ai/api/v1", { responses: true }),
   mockAdapter,
 ];
 

@@ -21,6 +21,11 @@ export interface ProviderAdapter {
     /** When that endpoint authenticates otherwise than chat calls. */
     authHeaders?(apiKey: string): Record<string, string>;
   };
+  /**
+   * Where the provider serves OpenAI's Responses API (`POST /v1/responses`) itself, if it does: a Responses
+   * request planned on it is passed through there rather than translated to chat.
+   */
+  responses?: { url(baseUrl: string): string };
   /** Extra headers every call carries (e.g. anthropic-version). */
   staticHeaders?: Record<string, string>;
   /** An in-process upstream (the offline mock); otherwise the global fetch. */

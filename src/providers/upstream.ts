@@ -18,6 +18,8 @@ export class AttemptError extends Error {
   }
 }
 
+export type UpstreamEndpoint = "chat" | "embeddings" | "responses";
+
 export interface UpstreamCall {
   provider: ResolvedProvider;
   upstreamModel: string;
@@ -26,8 +28,8 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Headers of this call only (e.g. the client's anthropic-beta), over the adapter's. */
   headers?: Record<string, string>;
-  /** Which of the provider's endpoints: chat (the default) or embeddings (the adapter's `embeddings`). */
-  endpoint?: "chat" | "embeddings";
+  /** Which of the provider's endpoints: chat (the default), embeddings or responses (the adapter's own). */
+  endpoint?: UpstreamEndpoint;
 }
 
 /** Sends one call to a provider; resolves with its response headers, whatever the status. */
@@ -42,7 +44,9 @@ export async function sendUpstream(call: UpstreamCall): Promise<Response> {
     ...call.headers,
     ...(apiKey ? (embeddings?.authHeaders ? embeddings.authHeaders(apiKey) : adapter.authHeaders(apiKey)) : {}),
   };
-  const url = embeddings ? embeddings.url(baseUrl) : adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);
+  const responses = call.endpoint === "responses" ? adapter.responses : undefined;
+  if (call.endpoint === "responses" && !responses) throw new AttemptError(0, `${adapter.id} does not serve the Responses API`, "unreachable");
+  const url = embeddings ? embeddings.url(baseUrl) : responses ? responses.url(baseUrl) : adapter.chatUrl(baseUrl, call.upstreamModel, call.stream);
   const init: RequestInit = { method: "POST", headers, body: call.body, signal: call.signal };
   return adapter.fetch ? adapter.fetch(new Request(url, init)) : fetch(url, init);
 }

@@ -6,7 +6,7 @@ import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
 import { scrubberFor } from "../providers/secrets";
 import type { ResolvedProvider } from "../providers/types";
-import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage } from "../providers/upstream";
+import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage, type UpstreamEndpoint } from "../providers/upstream";
 import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "./first-token";
 import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
@@ -112,6 +112,8 @@ export interface AttemptsInput {
   headersFor?(planned: PlannedAttempt): Record<string, string> | undefined;
   /** The providers' endpoint the attempts call: chat (the default) or embeddings. */
   endpoint?: "chat" | "embeddings";
+  /** The endpoint of one planned attempt, where it differs from `endpoint` (a Responses request passed through). */
+  endpointFor?(planned: PlannedAttempt): UpstreamEndpoint | undefined;
   clientSignal: AbortSignal | undefined;
   /** Where each try is noted (the usage event's attempts list). */
   log: Attempt[];
@@ -171,7 +173,8 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
   };
   // Attempts from this index on all speak the OpenAI format: a stream may be committed early from there.
   let openAIFrom = input.attempts.length;
-  while (openAIFrom > 0 && input.attempts[openAIFrom - 1]!.provider.format === "openai") openAIFrom--;
+  const chatStream = (p: PlannedAttempt) => p.provider.format === "openai" && input.endpointFor?.(p) !== "responses";
+  while (openAIFrom > 0 && chatStream(input.attempts[openAIFrom - 1]!)) openAIFrom--;
   const cancelled = (planned: PlannedAttempt) => ({ error: new AttemptError(0, "client disconnected", "cancelled"), kind: null, planned });
 
   const finalError = (): GatewayError => {
@@ -346,6 +349,7 @@ async function tryOnce(
     input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
   // From the first token the stream's idle timer watches the provider; the total limit still applies.
   const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`, "total");
+  const endpoint = input.endpointFor?.(planned) ?? input.endpoint;
   try {
     const sent = sendUpstream({
       provider: resolved,
@@ -354,7 +358,7 @@ async function tryOnce(
       body: input.bodyFor(planned),
       signal: controller.signal,
       headers: input.headersFor?.(planned),
-      endpoint: input.endpoint,
+      endpoint,
     });
     // The timer is set once the request is on its way, so that setting it overlaps the provider's time.
     if (input.stream && t.headers < remaining) limit.set(t0 + t.headers, `no response from ${providerId} within ${t.headers} ms`, "headers");
@@ -386,7 +390,7 @@ async function tryOnce(
       note(response.status, true);
       return { served: served(NO_CHUNKS), waiting: { reader: response.body.getReader(), tokenArrived } };
     }
-    const first = await awaitFirstToken(response, planned.provider.format);
+    const first = await awaitFirstToken(response, endpoint === "responses" ? "responses" : planned.provider.format);
     if ("error" in first) {
       controller.abort();
       release();

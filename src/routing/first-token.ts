@@ -14,12 +14,18 @@ import { concatBytes, eventEnd } from "../streaming/sse-bytes";
  *   provider fails before its first token, the next attempt's stream is spliced in behind them, its own
  *   pre-token events dropped (FirstTokenGuard). Bytes reach the client as soon as the provider sends them.
  */
-const TOKEN: Record<WireFormat, RegExp> = {
+/** The format of a streamed answer: a wire format's chat stream, or OpenAI's Responses events. */
+export type StreamFormat = WireFormat | "responses";
+
+const RESPONSES_TOKEN = "response\\.(output_text\\.delta|refusal\\.delta|function_call_arguments\\.delta|reasoning_summary_text\\.delta|reasoning_text\\.delta|output_item\\.done|completed|incomplete)";
+const TOKEN: Record<StreamFormat, RegExp> = {
+  responses: new RegExp(`"type"\\s*:\\s*"${RESPONSES_TOKEN}"|event:\\s*${RESPONSES_TOKEN}\\b`),
   openai: /"(content|reasoning|reasoning_content|refusal)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"|data:\s*\[DONE\]/,
   anthropic: /"type"\s*:\s*"(content_block_delta|message_stop)"|event:\s*(content_block_delta|message_stop)/,
   gemini: /"(text|functionCall|finishReason)"\s*:/,
 };
-const ERROR: Record<WireFormat, RegExp> = {
+const ERROR: Record<StreamFormat, RegExp> = {
+  responses: /event:\s*(error|response\.failed)\b|"type"\s*:\s*"(error|response\.failed)"/,
   openai: /data:\s*\{\s*"error"\s*:/,
   anthropic: /event:\s*error|"type"\s*:\s*"error"/,
   gemini: /data:\s*\{\s*"error"\s*:/,
@@ -40,7 +46,7 @@ export interface ChunkSource {
 export type FirstToken = { chunks: ChunkSource } | { error: string };
 
 /** Reads `response` until its first token (or an in-band error, or its end). Aborting the fetch ends the wait. */
-export async function awaitFirstToken(response: Response, format: WireFormat): Promise<FirstToken> {
+export async function awaitFirstToken(response: Response, format: StreamFormat): Promise<FirstToken> {
   const body = response.body;
   if (!body) return { error: "provider sent an empty stream" };
   const reader = body.getReader();

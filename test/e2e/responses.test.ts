@@ -11,7 +11,8 @@ import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./ga
  * The OpenAI Responses API through the gateway served by workerd, with the unmodified `openai` SDK
  * (`responses.create`, `responses.stream`) and the AI SDK's `openai.responses(...)` model, against an
  * OpenAI-format and an Anthropic-format provider (the fake upstream speaks chat completions and messages):
- * every answer is translated, and its usage and cost equal the ledger's record.
+ * those answers are translated. OpenAI's own models are passed through to the fake upstream's /v1/responses.
+ * Every answer's usage and cost equal the ledger's record.
  */
 
 let upstream: FakeUpstream;
@@ -20,7 +21,10 @@ let openai: OpenAI;
 let key: string;
 
 const CLAUDE = "anthropic/claude-haiku-4.5";
+/** OpenAI serves the Responses API itself: its requests are passed through (the fake upstream serves /v1/responses). */
 const GPT = "openai/gpt-4o-mini";
+/** An OpenAI-format provider without a Responses API of its own: its requests are translated to chat. */
+const CHAT = "deepseek/deepseek-flash";
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
@@ -32,6 +36,8 @@ beforeAll(async () => {
     OPENAI_API_KEY: "sk-e2e-openai",
     ANTHROPIC_BASE_URL: origin,
     ANTHROPIC_API_KEY: "sk-ant-e2e",
+    DEEPSEEK_BASE_URL: `${origin}/v1`,
+    DEEPSEEK_API_KEY: "sk-e2e-deepseek",
   });
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
 });
@@ -67,7 +73,7 @@ const weather: OpenAI.Responses.FunctionTool = {
 type UsageWithCost = OpenAI.Responses.ResponseUsage & { cost: number };
 
 describe.each([
-  { upstreamFormat: "OpenAI", model: GPT },
+  { upstreamFormat: "OpenAI", model: CHAT },
   { upstreamFormat: "Anthropic", model: CLAUDE },
 ])("openai SDK responses → $upstreamFormat-format provider", ({ upstreamFormat, model }) => {
   const t = (name: string) => `e2e-resp-${upstreamFormat}-${name}`;
@@ -247,7 +253,7 @@ describe("reasoning through Responses (Anthropic thinking)", () => {
 });
 
 describe.each([
-  { upstreamFormat: "OpenAI", model: GPT },
+  { upstreamFormat: "OpenAI", model: CHAT },
   { upstreamFormat: "Anthropic", model: CLAUDE },
 ])("AI SDK openai.responses → $upstreamFormat-format provider", ({ upstreamFormat, model }) => {
   const t = (name: string) => `e2e-resp-ai-${upstreamFormat}-${name}`;
@@ -268,5 +274,51 @@ describe.each([
     expect(text).toBe("one two three");
     expect(await res.finishReason).toBe("stop");
     expect(await res.usage).toMatchObject({ inputTokens: 30, outputTokens: 3 });
+  });
+});
+
+describe("openai SDK responses → OpenAI, passed through to its own Responses API", () => {
+  const t = (name: string) => `e2e-resp-native-${name}`;
+
+  it("create: the body as sent (model and routing fields aside), usage with cost equal to the ledger", async () => {
+    const { data, response } = await openai.responses
+      .create({ model: GPT, instructions: "Be brief.", input: `[[tag=${t("create")};reply=Bonjour.;pt=300;cached=200;ct=9;reasoning=4]]`, max_output_tokens: 64, store: false })
+      .withResponse();
+    expect(data).toMatchObject({ object: "response", status: "completed", model: GPT, id: `resp_up_${t("create")}` });
+    expect(data.output_text).toBe("Bonjour.");
+    expect(data.usage).toMatchObject({ input_tokens: 300, input_tokens_details: { cached_tokens: 200 }, output_tokens: 9, output_tokens_details: { reasoning_tokens: 4 } });
+    const g = await expectLedger(response.headers.get("x-request-id"), GPT, { prompt: 300, completion: 9, cached: 200, reasoning: 4 });
+    expect((data.usage as UsageWithCost).cost).toBe(g.cost);
+    const sent = sentUpstream(t("create"));
+    expect(sent.path).toBe("/v1/responses");
+    expect(sent.body).toEqual({ model: "gpt-4o-mini", instructions: "Be brief.", input: `[[tag=${t("create")};reply=Bonjour.;pt=300;cached=200;ct=9;reasoning=4]]`, max_output_tokens: 64, store: false });
+  });
+
+  it("stream().finalResponse(): the provider's events, response.completed with cost", async () => {
+    // The Response's id is the provider's: the request id is read from the answer's header.
+    let requestId: string | null = null;
+    const recording = new OpenAI({
+      baseURL: `${gateway.url}/v1`,
+      apiKey: key,
+      maxRetries: 0,
+      fetch: async (url, init) => {
+        const r = await fetch(url, init);
+        requestId = r.headers.get("x-request-id");
+        return r;
+      },
+    });
+    const stream = recording.responses.stream({ model: GPT, input: `[[tag=${t("stream")};reply=one two three four;pt=50;ct=4]]` });
+    let text = "";
+    stream.on("response.output_text.delta", (e) => (text += e.delta));
+    const final = await stream.finalResponse();
+    expect(final.status).toBe("completed");
+    expect(final.output_text).toBe("one two three four");
+    expect(text).toBe("one two three four");
+    expect(final.model).toBe(GPT);
+    const sent = sentUpstream(t("stream"));
+    expect(sent.path).toBe("/v1/responses");
+    const g = await expectLedger(requestId, GPT, { prompt: 50, completion: 4 });
+    expect(final.usage).toMatchObject({ input_tokens: 50, output_tokens: 4 });
+    expect((final.usage as UsageWithCost).cost).toBe(g.cost);
   });
 });

@@ -9,6 +9,8 @@ import { setPolicy } from "./ledger-helpers";
  */
 
 const MINI = "openai/gpt-4o-mini";
+/** An OpenAI-format provider without a Responses API of its own: translated to chat (OpenAI's is passed through: responses-native.test.ts). */
+const CHAT = "deepseek/deepseek-flash";
 const HAIKU = "anthropic/claude-haiku-4.5";
 
 function responses(key: string, body: Record<string, unknown>): Promise<Response> {
@@ -18,7 +20,7 @@ function responses(key: string, body: Record<string, unknown>): Promise<Response
 describe("POST /v1/responses", () => {
   it("records the usage event and bills it exactly; usage in the Response carries the same cost", async () => {
     const k = await newTeamKey();
-    for (const model of [MINI, HAIKU, "gemini/gemini-2.5-flash-lite"]) {
+    for (const model of [CHAT, HAIKU, "gemini/gemini-2.5-flash-lite"]) {
       const tag = uniqueTag("resp-usage");
       const r = await responses(k.key, { model, input: `[[tag=${tag};pt=120;cached=20;ct=30;reasoning=10]] hi`, user: "alice" });
       const text = await r.text();
@@ -124,7 +126,7 @@ describe("POST /v1/responses", () => {
     const tag = uniqueTag("resp-fields");
     const schema = { type: "object", properties: { a: { type: "string" } }, required: ["a"], additionalProperties: false };
     const r = await responses(k.key, {
-      model: MINI,
+      model: CHAT,
       instructions: "Be brief.",
       input: [{ role: "user", content: [{ type: "input_text", text: `[[tag=${tag}]] hi` }, { type: "input_image", image_url: "https://example.com/a.png", detail: "low" }] }],
       tools: [{ type: "function", name: "f", description: "d", parameters: schema, strict: true }],
@@ -139,7 +141,7 @@ describe("POST /v1/responses", () => {
     expect(r.status, await r.text()).toBe(200);
     const [sent] = await upstreamLog(tag);
     expect(sent!.body).toMatchObject({
-      model: "gpt-4o-mini",
+      model: "deepseek-flash",
       messages: [
         { role: "system", content: "Be brief." },
         { role: "user", content: [{ type: "text", text: `[[tag=${tag}]] hi` }, { type: "image_url", image_url: { url: "https://example.com/a.png", detail: "low" } }] },

@@ -33,6 +33,11 @@
  * from the input's texts: a deterministic vector per input (`dimensions` long, default 8; base64 when asked),
  * usage `pt` (default 5 per input), `no_usage=1` to leave usage out.
  *
+ * The Responses API (/v1/responses) reads the directive from `input`: reply, pt/ct/cached/reasoning (as
+ * input_tokens, output_tokens and their details), no_usage, delay, token_delay, and streamed: cut_after=N
+ * (destroy the connection after N text deltas, before response.completed), error_event_after=N (a
+ * response.failed event after N deltas).
+ *
  * Anthropic-format (/v1/messages) and Gemini-format (/v1beta/models/{model}:generateContent and
  * :streamGenerateContent) endpoints, tool calls and reasoning: see upstream-formats.ts.
  *
@@ -80,8 +85,17 @@ export function directives(body: Record<string, unknown>): Directives {
   const texts = messages.map((m) =>
     typeof m.content === "string" ? m.content : Array.isArray(m.content) ? m.content.map((p) => (p as { text?: string }).text ?? "").join("") : "",
   );
-  // An embeddings request: its input's texts.
-  if (messages.length === 0 && body.input !== undefined) texts.push(...[body.input].flat().filter((t): t is string => typeof t === "string"));
+  // An embeddings request: its input's texts; a Responses request: its input's messages too.
+  if (messages.length === 0 && body.input !== undefined) {
+    for (const item of [body.input].flat()) {
+      if (typeof item === "string") texts.push(item);
+      else if (item && typeof item === "object") {
+        const content = (item as { content?: unknown }).content;
+        if (typeof content === "string") texts.push(content);
+        else if (Array.isArray(content)) texts.push(content.map((p) => (p as { text?: string }).text ?? "").join(""));
+      }
+    }
+  }
   const m = /\[\[(.*?)\]\]/.exec(texts.join("\n"));
   const out: Directives = {};
   if (!m) return out;
@@ -192,6 +206,62 @@ async function openAIHandler(req: IncomingMessage, res: ServerResponse, body: Re
   res.end();
 }
 
+export function responsesUsage(d: Directives) {
+  const pt = num(d, "pt", 11);
+  const ct = num(d, "ct", 7);
+  return {
+    input_tokens: pt,
+    input_tokens_details: { cached_tokens: num(d, "cached", 0) },
+    output_tokens: ct,
+    output_tokens_details: { reasoning_tokens: num(d, "reasoning", 0) },
+    total_tokens: pt + ct,
+  };
+}
+
+/** OpenAI's Responses API: a Response with one message item, or its SSE event sequence. */
+async function responsesHandler(_req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives): Promise<void> {
+  const id = `resp_up_${d.tag ?? "x"}`;
+  const msgId = `msg_up_${d.tag ?? "x"}`;
+  const text = replyText(d);
+  const base = { id, object: "response", created_at: 1700000000, model: body.model, error: null, incomplete_details: null, instructions: body.instructions ?? null, tools: body.tools ?? [], store: body.store };
+  const message = (t: string, status: string) => ({ type: "message", id: msgId, status, role: "assistant", content: t === "" && status === "in_progress" ? [] : [{ type: "output_text", text: t, annotations: [] }] });
+  const done = { ...base, status: "completed", output: [message(text, "completed")], ...(d.no_usage ? {} : { usage: responsesUsage(d) }) };
+  if (!body.stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(done));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.flushHeaders();
+  if (d.token_delay) await sleep(Number(d.token_delay));
+  let seq = 0;
+  const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`;
+  const delay = num(d, "delay", 0);
+  res.write(ev("response.created", { response: { ...base, status: "in_progress", output: [] } }));
+  res.write(ev("response.in_progress", { response: { ...base, status: "in_progress", output: [] } }));
+  res.write(ev("response.output_item.added", { output_index: 0, item: message("", "in_progress") }));
+  res.write(ev("response.content_part.added", { item_id: msgId, output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }));
+  const pieces = replyPieces(d);
+  for (let i = 0; i < pieces.length; i++) {
+    if (d.cut_after !== undefined && i >= Number(d.cut_after)) {
+      await new Promise<void>((r) => res.write("", () => r()));
+      res.socket?.destroy();
+      return;
+    }
+    if (d.error_event_after !== undefined && i >= Number(d.error_event_after)) {
+      res.end(ev("response.failed", { response: { ...base, status: "failed", output: [], error: { code: "server_error", message: "The server is overloaded" } } }));
+      return;
+    }
+    if (res.destroyed) return;
+    res.write(ev("response.output_text.delta", { item_id: msgId, output_index: 0, content_index: 0, delta: pieces[i] }));
+    if (delay) await sleep(delay);
+  }
+  res.write(ev("response.output_text.done", { item_id: msgId, output_index: 0, content_index: 0, text }));
+  res.write(ev("response.content_part.done", { item_id: msgId, output_index: 0, content_index: 0, part: { type: "output_text", text, annotations: [] } }));
+  res.write(ev("response.output_item.done", { output_index: 0, item: message(text, "completed") }));
+  res.end(ev("response.completed", { response: done }));
+}
+
 async function embeddingsHandler(_req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, d: Directives): Promise<void> {
   const inputs = typeof body.input === "string" || (Array.isArray(body.input) && typeof body.input[0] === "number") ? [body.input] : (body.input as unknown[]);
   const dims = typeof body.dimensions === "number" ? body.dimensions : 8;
@@ -213,6 +283,7 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
   const routes: Record<string, Handler> = {
     "/v1/chat/completions": openAIHandler,
     "/v1/embeddings": embeddingsHandler,
+    "/v1/responses": responsesHandler,
     "/v1beta/openai/embeddings": embeddingsHandler,
     ...handlers,
   };

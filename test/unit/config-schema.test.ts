@@ -67,6 +67,14 @@ describe("mergeConfig", () => {
     );
     expect(catalog.models.length).toBe(builtinCatalog.models.length + 1);
   });
+
+  it("a provider with responses: true serves the Responses API at <base_url>/responses; without it, none", () => {
+    const cfg = GatewayConfig.parse({ providers: [{ ...provider, responses: true }, { ...provider, id: "plain", api_key_secret: "PLAIN_API_KEY" }] });
+    const { adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    expect(adapters[0]!.responses?.url("https://llm.acme.example/v1/")).toBe("https://llm.acme.example/v1/responses");
+    expect(adapters[1]!.responses).toBeUndefined();
+    expect(GatewayConfig.safeParse({ providers: [{ ...provider, responses: "yes" }] }).success).toBe(false);
+  });
 });
 
 describe("embedding models in the config", () => {
