@@ -33,7 +33,7 @@ const READ_PIVOT: Record<WireFormat, (json: Json) => Pivot> = {
   gemini: (json) => ({ choice: geminiToOpenAIChoice(json as GeminiResponse), tokens: tokensFromGeminiUsage((json as GeminiResponse).usageMetadata) }),
 };
 
-const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncGenerator<PivotChunk>> = {
+export const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state: StreamState) => AsyncGenerator<PivotChunk>> = {
   openai: decodeOpenAIStream,
   anthropic: decodeAnthropicStream,
   gemini: decodeGeminiStream,
