@@ -39,7 +39,7 @@ function readOpenAI(text: string) {
     content: data.map((d) => d.choices?.[0]?.delta?.content ?? "").join(""),
     starts: data.filter((d) => d.choices?.[0]?.delta?.role !== undefined).length,
     ok: events.at(-1) === "[DONE]" && !data.some((d) => d.error),
-    cost: data.findLast((d) => d.usage)?.usage?.cost as number | undefined,
+    cost: [...data].reverse().find((d: any) => d.usage)?.usage?.cost as number | undefined,
     last: data.at(-1),
   };
 }
