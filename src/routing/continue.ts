@@ -106,20 +106,19 @@ export function continuationFor(
         return fits(p, body, utf8Length(text));
       });
       if (eligible.length === 0) return null;
-      let resumed: Served;
-      try {
-        resumed = await runAttempts({
-          ...attempts,
-          attempts: eligible,
-          stream: true,
-          // The answer already spent its retries; one try per candidate.
-          retries: 0,
-          bodyFor: (planned) => bodies.get(planned)!,
-        });
-      } catch {
-        // The answer ends cut: its record reports the failure (health.ts reportAnswer).
-        return null;
+      let resumed: Served | null = null;
+      // One try per candidate, each on its own: a candidate's refusal of the prefill (a 4xx, which would end an
+      // ordinary attempt loop) only moves on to the next.
+      for (const candidate of eligible) {
+        try {
+          resumed = await runAttempts({ ...attempts, attempts: [candidate], stream: true, retries: 0, bodyFor: (planned) => bodies.get(planned)! });
+          break;
+        } catch {
+          if (attempts.clientSignal?.aborted) break;
+        }
       }
+      // None continued: the answer ends cut, and its record reports the failure (health.ts reportAnswer).
+      if (!resumed) return null;
       // The answer as a whole succeeds; the stream that died counts against its provider all the same.
       if (!stoppedByClient(cut)) attempts.health?.report(cut.planned, { ok: false, probe: false });
       return { served: resumed, promptTokens: tokensOfBytes(utf8Length(bodies.get(resumed.planned)!)) };

@@ -99,3 +99,96 @@ describe.each(["openai", "anthropic"] as const)("%s client: a cut answer continu
     }
   }
 });
+
+describe("what is never continued, and the last resorts", () => {
+  const DS = FALLBACKS.prefix;
+  const HAIKU = FALLBACKS.anthropic;
+
+  it("a tool call cut mid-arguments: not continued; the in-band error ends the answer", async () => {
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
+    const tag = uniqueTag("cf-tool");
+    // role, "ok", the call's start, its first third of arguments: then the connection drops.
+    const { r, read } = await send("openai", k.key, [PRIMARY, DS.id, HAIKU.id], `[[tag=${tag};tool@${P}=get_weather;reply@${P}=ok;cut_after@${P}=4]]`);
+    expect(r.status).toBe(200);
+    expect(read.ok).toBe(false);
+    expect(read.last).toMatchObject({ error: { code: 502 }, choices: [{ finish_reason: "error" }] });
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P]);
+    const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(gen.status).toBe("cut");
+  });
+
+  it("a cut during reasoning: only a provider that takes the reasoning back continues it (DeepSeek), Anthropic is not asked", async () => {
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
+    const tag = uniqueTag("cf-think");
+    const d = `thinking@${P}=let me think it over;reply@${P}=four;cut_after@${P}=3`;
+    const refused = await send("openai", k.key, [PRIMARY, HAIKU.id], `[[tag=${tag};${d}]]`);
+    expect(refused.read.ok).toBe(false);
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P]);
+
+    const tag2 = uniqueTag("cf-think-ds");
+    const { read } = await send("openai", k.key, [PRIMARY, DS.id], `[[tag=${tag2};${d};thinking@${DS.upstream}=it over;reply@${DS.upstream}=four]]`);
+    expect(read.ok).toBe(true);
+    expect(read.content).toBe("four");
+    const c = await calls(tag2);
+    expect(c.map((x) => x.model)).toEqual([P, DS.upstream]);
+    expect(c[1]!.messages.at(-1)).toEqual({ role: "assistant", content: "", prefix: true, reasoning_content: "let me " });
+  });
+
+  it("every fallback rejects the prefill and the primary cannot continue: the client gets the original failure", async () => {
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
+    const tag = uniqueTag("cf-reject");
+    const { r, read } = await send("anthropic", k.key, [PRIMARY, DS.id], `[[tag=${tag};cut_after@${P}=3;reply@${P}=one two three;reject_prefill@${DS.upstream}=1]]`);
+    expect(read.content).toBe("one two ");
+    expect(read.ok).toBe(false);
+    expect(read.last).toMatchObject({ event: "error", data: { error: { type: "api_error" } } });
+    expect(read.last!.data.error.message).not.toMatch(/prefill/);
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P, DS.upstream]);
+    const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(gen).toMatchObject({ status: "cut", model: PRIMARY });
+  });
+
+  it("no fallback can continue: the continuation is retried once on the primary, which can", async () => {
+    await closeCircuits({ provider: "anthropic", model: HAIKU.id });
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
+    const tag = uniqueTag("cf-retry");
+    const H = HAIKU.upstream;
+    // The primary's first stream drops after "one two "; the fallback refuses the prefill; the primary continues.
+    const { r, read } = await send("openai", k.key, [HAIKU.id, DS.id], `[[tag=${tag};reply@${H}=one two three four;cut_after@${H}=4;faults_first@${H}=1;reject_prefill@${DS.upstream}=1]]`);
+    const c = await calls(tag);
+    expect(read.content).toBe("one two three four");
+    expect(read.ok).toBe(true);
+    expect(c.map((x) => x.model)).toEqual([H, DS.upstream, H]);
+    expect(c[2]!.messages.at(-1)).toEqual({ role: "assistant", content: "one two" });
+    const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(gen.status).toBe("ok");
+    expect(gen.attempts.map((a: any) => [a.model, a.ok])).toEqual([[HAIKU.id, false], [DS.id, false], [HAIKU.id, true]]);
+    expect(gen.segments.map((s: any) => s.model)).toEqual([HAIKU.id, HAIKU.id]);
+    expect(sumDollars(gen.segments.map((s: any) => s.cost_exact))).toBe(gen.cost_exact);
+  });
+
+  it("within a budget: the hold covers one continuation; a continuation that could not fit the hold is not asked", async () => {
+    const budget = { budgets: [{ scope: "team" as const, period: "month" as const, limit_usd: "100.00" }] };
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true }, ...budget });
+    const tag = uniqueTag("cf-hold");
+    const ok = await send("openai", k.key, [PRIMARY, DS.id], `[[tag=${tag};cut_after@${P}=3;reply=one two three four;pt@${DS.upstream}=40;ct@${DS.upstream}=2]]`);
+    expect(ok.read.content).toBe("one two three four");
+    expect(ok.read.ok).toBe(true);
+    const gen = await eventually(() => generationOf(k.key, ok.r.headers.get("x-request-id")!));
+    expect(gen).toMatchObject({ status: "ok", capped: false });
+    expect(sumDollars(gen.segments.map((s: any) => s.cost_exact))).toBe(gen.cost_exact);
+
+    // max_tokens 5, yet the primary streams 3,500 bytes before it is cut: re-sending them could cost more than
+    // the hold allows, so no fallback is asked and the answer ends cut.
+    const tag2 = uniqueTag("cf-hold-big");
+    const { r, text } = await timedChat(k.key, {
+      models: [PRIMARY, DS.id],
+      stream: true,
+      max_tokens: 5,
+      messages: userMsg(`[[tag=${tag2};reply@${P}=${"word ".repeat(800)};cut_after@${P}=700]]`),
+    });
+    expect(readOpenAI(text).ok).toBe(false);
+    expect((await calls(tag2)).map((x) => x.model)).toEqual([P]);
+    const big = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
+    expect(big.status).toBe("cut");
+  });
+});
