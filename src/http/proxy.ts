@@ -146,8 +146,10 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());
-    // A stream the client's own idle or total limit cut says nothing about the provider.
-    if (status !== "error" && !(served && stoppedByClient(served))) {
+    // A stream the client's own idle or total limit cut says nothing about the provider; nor does a continued
+    // answer's pace (two providers produced it; the one that was cut was reported when it was).
+    const continued = event.attempts.some((a) => a.segment !== undefined);
+    if (status !== "error" && !(served && stoppedByClient(served)) && !(continued && status === "ok")) {
       reportAnswer(env, waitUntil, event.provider, event.model, {
         status,
         streamed: event.streamed,
