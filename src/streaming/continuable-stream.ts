@@ -124,10 +124,13 @@ export function continuableStreamResponse(ctx: ResponderContext, cont: Continuat
         yield { delta, finish_reason: chunk.finish_reason ?? null };
       }
       if (state.finished && !state.error) return { end: "done", status: 200 };
+      // The answer had finished (its finish reason came); only the usage or the end marker was lost: nothing to continue.
+      if (state.finishReason !== null && !state.error) return { end: "done", status: 200 };
       return { end: "cut", error: state.error ?? "upstream stream ended before the answer finished", status: 502 };
     } catch (err) {
       const reason = served.controller.signal.reason;
       if (reason instanceof AttemptError && reason.kind === "cancelled") return { end: "client_gone", status: 0 };
+      if (state.finishReason !== null && !idle) return { end: "done", status: 200 };
       const f = readFailure(err, idle, idleMs);
       return { end: idle ? "idle" : "cut", error: f.message, status: f.status };
     } finally {

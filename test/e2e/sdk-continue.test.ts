@@ -51,7 +51,7 @@ describe("stream helpers see one continued answer", () => {
       model: GPT,
       models: [GPT, CLAUDE],
       messages: [{ role: "user", content: "[[tag=e2e-cont-oa;reply=one two three four five;cut_after@gpt-4o-mini=3;pt=30;ct=4]]" }],
-    } as OpenAI.ChatCompletionCreateParamsStreaming);
+    } as unknown as Parameters<typeof openai.chat.completions.stream>[0]);
     const done = await stream.finalChatCompletion();
     expect(done.choices[0]!.message.content).toBe("one two three four five");
     expect(done.choices[0]!.finish_reason).toBe("stop");
