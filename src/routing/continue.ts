@@ -46,6 +46,8 @@ export function cannotContinue(greq: GatewayRequest, planned: PlannedAttempt, so
   return null;
 }
 
+const thinkingOn = (body: Record<string, unknown>) => ["enabled", "adaptive"].includes(String((body.thinking as { type?: unknown } | undefined)?.type));
+
 /** The upstream body for `planned`, with the answer so far as its trailing assistant message. */
 export function prefilledBody(greq: GatewayRequest, planned: PlannedAttempt, soFar: AnswerSoFar): Record<string, unknown> {
   const body = bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
@@ -101,6 +103,8 @@ export function continuationFor(
       const eligible = candidates.filter((p) => {
         if (cannotContinue(greq, p, soFar) !== null) return false;
         const body = prefilledBody(greq, p, soFar);
+        // Anthropic refuses a prefill when extended thinking is on.
+        if (p.provider.format === "anthropic" && thinkingOn(body)) return false;
         const text = JSON.stringify(body);
         bodies.set(p, text);
         return fits(p, body, utf8Length(text));

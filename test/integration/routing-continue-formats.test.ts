@@ -134,6 +134,22 @@ describe("what is never continued, and the last resorts", () => {
     expect(c[1]!.messages.at(-1)).toEqual({ role: "assistant", content: "", prefix: true, reasoning_content: "let me " });
   });
 
+  it("Anthropic with extended thinking on is not asked to continue (it refuses a prefill then)", async () => {
+    const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
+    const tag = uniqueTag("cf-thinking-on");
+    const r = await messages(k.key, {
+      models: [PRIMARY, HAIKU.id],
+      max_tokens: 4000,
+      thinking: { type: "enabled", budget_tokens: 2000 },
+      stream: true,
+      messages: [{ role: "user", content: `[[tag=${tag};cut_after@${P}=3;reply=one two three four]]` }],
+    });
+    const read = readAnthropic(await r.text());
+    expect(read.content).toBe("one two ");
+    expect(read.ok).toBe(false);
+    expect((await calls(tag)).map((x) => x.model)).toEqual([P]);
+  });
+
   it("every fallback rejects the prefill and the primary cannot continue: the client gets the original failure", async () => {
     const k = await teamWithPolicy({ routing: { continue_on_cut: true } });
     const tag = uniqueTag("cf-reject");
