@@ -47,7 +47,7 @@ const isEmpty = (d: PivotDelta) =>
   !d.content && !d.reasoning && !(d.tool_calls?.length) && !(d.reasoning_details?.length) && d.role === undefined;
 
 /** Leading whitespace of `text` that repeats the end of what the client already has (`tail`). */
-function seamTrim(text: string, tail: string): string {
+export function seamTrim(text: string, tail: string): string {
   const ws = /\s*$/.exec(tail)![0];
   if (ws === "") return text;
   const lead = /^\s*/.exec(text)![0];
