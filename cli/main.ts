@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { currentConfig, pushConfig, readConfigFile, validateConfig } from "./commands/config";
+import { currentConfig, PREFILL_MEANING, pushConfig, readConfigFile, validateConfig } from "./commands/config";
 import { createKey, createTeam, listKeys, revokeKey } from "./commands/keys";
 import { ledgerCommands, LEDGER_USAGE } from "./commands/ledger";
 import { policyCommands, POLICY_USAGE } from "./commands/policy";
@@ -14,7 +14,9 @@ Usage: switchyard <command> [options] [--local | --remote [--env NAME]]
   keys create --team <team> [--name N] [--scopes inference,usage:read] [--expires 30d] [--json]
   keys list --team <team> [--json]
   keys revoke <keyId>
-  config validate <file>      gateway config (JSON or YAML): custom providers, extra models and prices
+  config validate <file>      gateway config (JSON or YAML): custom providers, extra models and prices;
+                              a provider's prefill (none | assistant | prefix) says whether a cut answer
+                              may be continued there
   config push <file>
   config show
 ${LEDGER_USAGE}
@@ -70,7 +72,10 @@ const COMMANDS: Record<string, Command> = {
   "config validate": async ({ positionals, print, json }) => {
     const file = positionals[0] ?? "";
     const cfg = validateConfig(readConfigFile(file), file);
-    print(json ? JSON.stringify({ valid: true, providers: cfg.providers.length, models: cfg.models.length }) : `${file} is valid (${cfg.providers.length} providers, ${cfg.models.length} models)`);
+    const prefill = cfg.providers.map((p) => ({ provider: p.id, prefill: p.prefill }));
+    if (json) return print(JSON.stringify({ valid: true, providers: cfg.providers.length, models: cfg.models.length, prefill }));
+    print(`${file} is valid (${cfg.providers.length} providers, ${cfg.models.length} models)`);
+    for (const p of prefill) print(`  ${p.provider}: prefill ${p.prefill} — ${PREFILL_MEANING[p.prefill]}`);
   },
   "config push": async ({ target, positionals, print, json }) => {
     const r = await pushConfig(target, positionals[0] ?? "");

@@ -19,6 +19,13 @@ export function readConfigFile(file: string): unknown {
   }
 }
 
+/** What each `prefill` of a custom provider means, as `config validate` prints it. */
+export const PREFILL_MEANING: Record<GatewayConfig["providers"][number]["prefill"], string> = {
+  none: "a cut answer is never continued there (the default)",
+  assistant: "continues a trailing assistant message as is (llama.cpp, vLLM with continue_final_message)",
+  prefix: 'continues an assistant message sent with "prefix": true (the Mistral/DeepSeek flag)',
+};
+
 /** Validates with the Worker's schema; the error names the path of the first problem. */
 export function validateConfig(doc: unknown, file: string): GatewayConfig {
   const r = GatewayConfig.safeParse(doc ?? {});

@@ -51,6 +51,8 @@ export const BUILTIN_PROVIDERS: readonly ProviderInfo[] = [
     format: "anthropic",
     // The Anthropic SDK appends /v1/messages.
     default_base_url: "https://api.anthropic.com",
+    // A trailing assistant message is continued natively (not with extended thinking on: see routing/continue.ts).
+    prefill: "assistant",
     // Commercial terms: no training; 30-day retention by default; ZDR by separate agreement.
     data_policy: { training: false, retention_days: 30, zdr: false, regions: [] },
     price_page: "https://platform.claude.com/docs/en/about-claude/pricing",
@@ -79,6 +81,7 @@ export const BUILTIN_PROVIDERS: readonly ProviderInfo[] = [
     name: "Mistral AI",
     format: "openai",
     default_base_url: "https://api.mistral.ai/v1",
+    prefill: "prefix",
     // Paid API: no training; 30-day abuse-monitoring retention; ZDR on request; hosted in the EU.
     data_policy: { training: false, retention_days: 30, zdr: false, regions: ["eu"] },
     price_page: "https://mistral.ai/pricing",
@@ -88,6 +91,7 @@ export const BUILTIN_PROVIDERS: readonly ProviderInfo[] = [
     name: "DeepSeek",
     format: "openai",
     default_base_url: "https://api.deepseek.com/v1",
+    prefill: "prefix",
     // Its privacy policy allows using inputs to improve its services and names no retention period; data is
     // processed and stored in the PRC.
     data_policy: { training: true, retention_days: null, zdr: false, regions: ["cn"] },

@@ -43,6 +43,12 @@ export const ConfigProvider = z.strictObject({
   zdr: z.boolean().default(false),
   retention_days: z.number().int().min(0).nullable().default(null),
   regions: z.array(z.string().min(2).max(16)).default([]),
+  /**
+   * How it continues a trailing assistant message, so that a cut answer may be continued there
+   * (routing.continue_on_cut): none (default), assistant (continued as is: llama.cpp, vLLM with
+   * `continue_final_message`, most self-hosted servers) or prefix (Mistral/DeepSeek's `"prefix": true`).
+   */
+  prefill: z.enum(["none", "assistant", "prefix"]).default("none"),
 });
 
 export const ConfigModel = z.strictObject({

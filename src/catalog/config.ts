@@ -16,6 +16,7 @@ export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string)
       default_base_url: p.base_url,
       data_policy: { training: p.data_collection === "allow", retention_days: p.zdr ? 0 : p.retention_days, zdr: p.zdr, regions: p.regions },
       price_page: "gateway config",
+      prefill: p.prefill,
     });
     adapters.push({ ...openAICompatible(p.id, p.base_url, { responses: p.responses }), keyVar: p.api_key_secret });
   }

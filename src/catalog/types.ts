@@ -36,6 +36,15 @@ export interface DataPolicy {
   regions: string[];
 }
 
+/**
+ * How a provider continues a trailing assistant message (the answer so far, when a stream died mid-answer):
+ * - none: it would start a new turn, so it cannot continue an answer;
+ * - assistant: a trailing assistant message is continued as is (Anthropic; llama.cpp, vLLM with
+ *   `continue_final_message`, most self-hosted servers);
+ * - prefix: the message must carry `"prefix": true` (Mistral, DeepSeek).
+ */
+export type Prefill = "none" | "assistant" | "prefix";
+
 export interface ProviderInfo {
   id: string;
   name: string;
@@ -45,6 +54,8 @@ export interface ProviderInfo {
   data_policy: DataPolicy;
   /** Public page the catalog's prices were read from. */
   price_page: string;
+  /** How it continues a trailing assistant message; absent: none. */
+  prefill?: Prefill;
 }
 
 /** What a model produces: chat completions (the default) or embeddings (served only by /v1/embeddings). */

@@ -59,6 +59,8 @@ function modelEntry(m: CatalogModel, p: ProviderInfo) {
         supported_parameters: supported,
         data_policy: { ...p.data_policy },
         price_page: p.price_page,
+        // How this endpoint continues a cut answer (docs/routing.md section 6).
+        prefill: p.prefill ?? "none",
       },
     ],
   };

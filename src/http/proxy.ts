@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { capLogged, declaresTools, holdRequest } from "../ledger/request-hold";
+import { capLogged, declaresTools, holdRequest, promptTokenBound, worstCaseCost } from "../ledger/request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
@@ -11,13 +11,14 @@ import { checkPremium } from "../providers/premium";
 import { nativeResponsesBody, responsesOutputCap, servesResponsesNatively } from "../providers/responses-native";
 import { scrubberFor } from "../providers/secrets";
 import { runAttempts, stoppedByClient, type Served } from "../routing/attempts";
-import { continuationFor } from "../routing/continue";
+import { continuationFor, prefillOf } from "../routing/continue";
 import { healthGate, refreshHealth, reportAnswer } from "../routing/health";
 import { keepKind } from "../routing/kind";
 import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { CompletionLog } from "../streaming/completion-log";
 import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
-import { responderFor } from "../streaming/responder";
+import { continuableStreamResponse } from "../streaming/continuable-stream";
+import { responderFor, type ResponderContext } from "../streaming/responder";
 import { respondResponsesNative } from "../streaming/respond-responses-native";
 import type { HonoEnv } from "./app";
 import { planRequest } from "./plan-request";
@@ -109,9 +110,22 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   };
   // Budgets and rate limits: reserve the worst case of what is sent upstream (402 / 429 if it does not fit),
   // settle in finish().
+  // A cut answer is continued for chat and Messages clients (the continuable stream encodes those two), never
+  // for a Responses client.
+  const continuable = route.continueOnCut && greq.stream && client === greq.ingress;
   const hold = await holdRequest({
     env, waitUntil, policy, greq, event,
     upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: bodyBytes(a), outputCap: upstreamBody(a).outputCap, tools: upstreamBody(a).tools })),
+    // A continuation re-sends the prompt with the answer so far (at most the largest output cap, in tokens) and
+    // may produce its own output: the hold covers one. A continuation that would not fit is not asked.
+    continuation: continuable
+      ? () => {
+          const answerCap = Math.max(...plan.attempts.map((a) => upstreamBody(a).outputCap));
+          return plan.attempts
+            .filter((a) => prefillOf(a) !== "none")
+            .map((a) => ({ model: a.model, bytes: bodyBytes(a) + answerCap, outputCap: upstreamBody(a).outputCap, tools: upstreamBody(a).tools }));
+        }
+      : undefined,
   });
   // A team that keeps prompts (data.log_prompts) keeps the answers beside them.
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
@@ -143,8 +157,10 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     event.status = status;
     event.latency_ms = Date.now() - started;
     if (completion && status !== "error") event.completion = capLogged(completion.text());
-    // A stream the client's own idle or total limit cut says nothing about the provider.
-    if (status !== "error" && !(served && stoppedByClient(served))) {
+    // A stream the client's own idle or total limit cut says nothing about the provider; nor does a continued
+    // answer's pace (two providers produced it; the one that was cut was reported when it was).
+    const continued = event.attempts.some((a) => a.segment !== undefined);
+    if (status !== "error" && !(served && stoppedByClient(served)) && !(continued && status === "ok")) {
       reportAnswer(env, waitUntil, event.provider, event.model, {
         status,
         streamed: event.streamed,
@@ -208,7 +224,15 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const { planned } = served;
   event.model = planned.model.id;
   event.provider = planned.provider.id;
-  return (native(planned) ? respondResponsesNative : responderFor(client, planned.provider.format)!)({
+  const continuation = continuable && !native(planned)
+    ? continuationFor(greq, planned, plan.attempts, {
+        env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, gatewayTimeouts: route.gatewayTimeouts, started,
+        health: healthGate(env, waitUntil),
+        headersFor: greq.anthropicBeta ? (p) => (p.provider.format === "anthropic" ? { "anthropic-beta": greq.anthropicBeta! } : undefined) : undefined,
+        onAbandoned: (p) => abandoned.push(p),
+      })
+    : undefined;
+  const ctx: ResponderContext = {
     // A prompt the provider did not count is estimated from the whole body it was sent (tools, system, all).
     greq: { ...greq, estimatePromptTokens: () => tokensOfBytes(bodyBytes(served!.planned)) },
     served,
@@ -227,10 +251,34 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     },
     finish,
     completion,
-    continuation: route.continueOnCut && !native(planned)
-      ? continuationFor(greq, planned, plan.attempts, {
-          env, clientSignal: c.req.raw.signal, log: event.attempts, timeouts: route.timeouts, gatewayTimeouts: route.gatewayTimeouts, started, health: healthGate(env, waitUntil),
-        })
-      : undefined,
-  });
+    continuation,
+    billSegments: (parts) => {
+      const totals: TokenCounts = { ...NOTHING_SERVED };
+      let cost = 0n;
+      let estimated = false;
+      for (const p of parts) {
+        const c = costOf(p.tokens, p.planned.model.pricing);
+        cost += c;
+        estimated ||= p.estimated;
+        const t = p.tokens;
+        totals.prompt_tokens += t.prompt_tokens;
+        totals.completion_tokens += t.completion_tokens;
+        totals.cached_tokens += t.cached_tokens;
+        totals.cache_write_tokens += t.cache_write_tokens;
+        totals.reasoning_tokens += t.reasoning_tokens;
+        const attempt = event.attempts[p.attempt];
+        const segment = { prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, cached_tokens: t.cached_tokens, cache_write_tokens: t.cache_write_tokens, reasoning_tokens: t.reasoning_tokens };
+        if (attempt) attempt.segment = { ...segment, cost: toSafeSubunits(c), estimated: p.estimated };
+      }
+      Object.assign(event, totals, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
+      return hold.charged(cost + billAbandoned());
+    },
+    continuationFits: (spent, p, body, bytes) => {
+      if (hold.limit === null) return true;
+      const worst = worstCaseCost(p.model, promptTokenBound(bytes, hold.images, declaresTools(body)), outputCapOf(p.provider.format, body, p.model), greq.webSearches);
+      return spent + worst <= hold.limit;
+    },
+  };
+  if (native(planned)) return respondResponsesNative(ctx);
+  return continuation ? continuableStreamResponse(ctx, continuation) : responderFor(client, planned.provider.format)!(ctx);
 }

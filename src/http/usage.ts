@@ -130,7 +130,26 @@ export function generationOut(e: Omit<UsageEvent, "team">, team: string) {
     ttfb_ms: e.ttfb_ms,
     created_at: new Date(e.created_at).toISOString(),
     attempts: e.attempts,
+    segments: segmentsOf(e),
   };
+}
+
+/**
+ * Who produced which part of the answer: one segment per attempt that streamed part of it (a continued answer:
+ * routing.continue_on_cut), else the one that answered; each with its tokens and its cost at its own prices.
+ */
+function segmentsOf(e: Omit<UsageEvent, "team">) {
+  const parts = e.attempts.filter((a) => a.segment !== undefined);
+  if (parts.length === 0) {
+    if (e.status === "error") return [];
+    const { prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens } = e;
+    const cost = formatUsd(BigInt(e.cost));
+    return [{ provider: e.provider, model: e.model, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost: Number(cost), cost_exact: cost, estimated: e.estimated }];
+  }
+  return parts.map(({ provider, model, segment: s }) => {
+    const cost = formatUsd(BigInt(s!.cost));
+    return { provider, model, prompt_tokens: s!.prompt_tokens, completion_tokens: s!.completion_tokens, cached_tokens: s!.cached_tokens, cache_write_tokens: s!.cache_write_tokens, reasoning_tokens: s!.reasoning_tokens, cost: Number(cost), cost_exact: cost, estimated: s!.estimated };
+  });
 }
 
 /** GET /v1/generation?id=: one request's record, attempts included. */

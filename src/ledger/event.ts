@@ -9,6 +9,17 @@ export interface Attempt {
   ok: boolean;
   error?: string;
   latency_ms: number;
+  /**
+   * The part of the answer this attempt produced, when the answer was continued across attempts
+   * (routing.continue_on_cut): its tokens (estimated where the provider reported none) and their cost in
+   * integer picodollars at its own prices. The record's totals are the sums of its segments.
+   */
+  segment?: AttemptSegment;
+}
+
+export interface AttemptSegment extends TokenCounts {
+  cost: number;
+  estimated: boolean;
 }
 
 /**

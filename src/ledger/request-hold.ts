@@ -22,9 +22,13 @@ export interface RequestHold {
   charged(cost: bigint): bigint;
   /** Settles the reservation to the event's outcome; idempotent. */
   settle(): void;
+  /** The most the request may cost (what it reserved), or null when no budget applies. */
+  limit: bigint | null;
+  /** The number of image parts in the prompt (each may cost more tokens than its bytes). */
+  images: number;
 }
 
-const NOTHING: RequestHold = { charged: (cost) => cost, settle: () => {} };
+const NOTHING: RequestHold = { charged: (cost) => cost, settle: () => {}, limit: null, images: 0 };
 
 /** Tokens an image part of a prompt may cost beyond its bytes in the body (a URL is short, the image is not). */
 const IMAGE_TOKENS = 2_000;
@@ -150,6 +154,11 @@ export interface HoldInput {
   greq: GatewayRequest;
   /** Every attempt the request may make (a fallback may be dearer than the first); asked only when a limit applies. */
   upstream(): readonly UpstreamSize[];
+  /**
+   * When a cut answer may be continued (routing.continue_on_cut): what a continuation may send, the answer so
+   * far included. The hold then covers one answer and one continuation: the worst of each, added.
+   */
+  continuation?(): readonly UpstreamSize[];
   event: UsageEvent;
 }
 
@@ -179,6 +188,12 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
       const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap, greq.webSearches);
       if (c > worst) worst = c;
     }
+    let continuing = 0n;
+    for (const u of input.continuation?.() ?? []) {
+      const c = worstCaseCost(u.model, promptTokenBound(u.bytes, images, u.tools), u.outputCap, greq.webSearches);
+      if (c > continuing) continuing = c;
+    }
+    worst += continuing;
   }
   let hold: Hold;
   try {
@@ -192,6 +207,8 @@ export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   event.leases = hold.leases;
   let settled = false;
   return {
+    limit: budgets.length > 0 ? worst : null,
+    images: imageParts(greq),
     charged: (cost) => (budgets.length > 0 && cost > worst ? worst : cost),
     settle: () => {
       if (settled) return;
@@ -236,6 +253,8 @@ export async function holdCount(input: CountHoldInput): Promise<RequestHold> {
   }
   return {
     charged: () => 0n,
+    limit: null,
+    images: 0,
     settle: () => {
       const p = hold.settle(0n, tokensOfBytes(input.bytes));
       if (p) input.waitUntil(p);

@@ -12,15 +12,19 @@ import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
 import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode, type FailureKind } from "./retry";
 
-/** Default time limits (ms); a policy's `routing.timeouts_ms` and a request's `provider.timeouts_ms` lower them. */
+/**
+ * Default time limits (ms), sized for interactive use: a client waiting on a silent provider is better served
+ * by the fallback. A policy's `routing.timeouts_ms` replaces them (up or down); a request's
+ * `provider.timeouts_ms` only lowers them.
+ */
 export const TIMEOUTS = {
   /** Stream: response headers from the provider. */
   headers: 15_000,
   /** Stream: the first token, counted from the request's send (models that reason first: `first_token_reasoning`). */
-  first_token: 30_000,
+  first_token: 15_000,
   first_token_reasoning: 120_000,
   /** Stream: silence between chunks. */
-  idle: 30_000,
+  idle: 20_000,
   /** Whole request, retries included (a non-stream answer arrives only when complete). */
   total: 300_000,
 };
@@ -53,6 +57,16 @@ export function timeoutsFor(settings: TimeoutSettings, model: CatalogModel, defa
     idle: settings.idle ?? defaults.idle,
     total: settings.total ?? defaults.total,
   };
+}
+
+/**
+ * The limits of one attempt: the request's settings (already merged under the policy's), never above the
+ * gateway's own (`own`: the policy's, the defaults for the rest) — a request may lower a limit, not raise it.
+ */
+export function effectiveTimeouts(settings: TimeoutSettings, own: TimeoutSettings, model: CatalogModel, defaults: typeof TIMEOUTS = TIMEOUTS): Timeouts {
+  const t = timeoutsFor(settings, model, defaults);
+  const o = timeoutsFor(own, model, defaults);
+  return { headers: Math.min(t.headers, o.headers), first_token: Math.min(t.first_token, o.first_token), idle: Math.min(t.idle, o.idle), total: Math.min(t.total, o.total) };
 }
 
 /** Which limits of `t` the client lowered below the gateway's own (`own`): their expiry is not the provider's fault. */
@@ -155,16 +169,14 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
   const started = input.started ?? Date.now();
   const settings = input.timeouts ?? {};
   const defaults = upstreamTimeouts(input.env);
-  const deadline = started + (settings.total ?? defaults.total);
   const own = input.gatewayTimeouts ?? settings;
+  const deadline = started + Math.min(settings.total ?? defaults.total, own.total ?? defaults.total);
   const random = input.random ?? Math.random;
   let budget = input.retries ?? DEFAULT_RETRIES;
   /** Start of the last attempt per provider that failed in a way that asks to slow down. */
   const lastFailedTry = new Map<string, number>();
   let last: (Failure & { planned: PlannedAttempt }) | undefined;
   let contextFloor = 0;
-  /** A request's failures count once per model towards its circuit, however often it was retried. */
-  const counted = new Set<string>();
   let i = 0;
   let triesHere = 0;
   const next = () => {
@@ -187,8 +199,9 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
     const { error, kind } = result;
     last = { ...result, planned };
     if (error.byClient || error.kind === "cancelled") input.onAbandoned?.(planned);
-    if (countsAsProviderFailure(error) && (probe || !counted.has(planned.model.id))) {
-      counted.add(planned.model.id);
+    // Every failed try counts towards the circuit, retries included: a provider that is down sees at most
+    // CIRCUIT_FAILURES tries before its circuit opens, however many requests retry it meanwhile.
+    if (countsAsProviderFailure(error)) {
       input.health?.report(planned, { ok: false, probe });
     } else if (probe) input.health?.release(planned);
 
@@ -248,7 +261,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       }
       const attemptStart = Date.now();
       const early = input.stream && input.earlyCommit === true && i >= openAIFrom;
-      const t = timeoutsFor(settings, planned.model, defaults);
+      const t = effectiveTimeouts(settings, own, planned.model, defaults);
       const result = await tryOnce(input, planned, t, loweredBy(t, timeoutsFor(own, planned.model, defaults)), remaining, probe, early);
       if ("served" in result) return { result, planned, attemptStart, probe };
       if (!(await afterFailure(result, planned, attemptStart, probe))) break;

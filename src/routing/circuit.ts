@@ -36,7 +36,12 @@ export interface CircuitConfig {
   windowMs: number;
 }
 
-export const DEFAULT_CIRCUIT: CircuitConfig = { failures: 5, openMs: 30_000, maxOpenMs: 300_000, windowMs: 60_000 };
+/**
+ * A short first open period (5 s): a provider that recovers gets traffic back within seconds, and a failed
+ * probe costs one request's try; failed probes in a row double it up to 5 minutes, so a provider that stays
+ * down is probed less and less.
+ */
+export const DEFAULT_CIRCUIT: CircuitConfig = { failures: 5, openMs: 5_000, maxOpenMs: 300_000, windowMs: 60_000 };
 
 /** What the planner sees of one provider+model. */
 export interface HealthView {

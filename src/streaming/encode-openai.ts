@@ -22,8 +22,13 @@ export async function* encodeOpenAIStream(
 ): AsyncGenerator<string> {
   const base = { id: meta.id, object: "chat.completion.chunk", created: meta.created, model: meta.model, provider: meta.provider };
   for await (const { delta, finish_reason } of chunks) {
+    // A continued answer (continuable-stream.ts) names, from its switch on, the model that continues it.
+    base.model = meta.model;
+    base.provider = meta.provider;
     yield `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish_reason ?? null, logprobs: null }] })}\n\n`;
   }
+  base.model = meta.model;
+  base.provider = meta.provider;
   if (!state.finished || state.error) return;
   const { tokens, cost } = ending.bill();
   const usage = { ...openAIUsageFromTokens(tokens), cost: usdNumber(cost) };

@@ -3,7 +3,6 @@ import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { TIMEOUTS } from "../routing/attempts";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
-import { openAIStreamContinuable } from "./continue-openai";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 
@@ -106,5 +105,5 @@ async function openAIStream(ctx: ResponderContext): Promise<Response> {
 }
 
 registerResponder("openai", "openai", (ctx) =>
-  ctx.greq.stream ? (ctx.continuation ? openAIStreamContinuable(ctx, ctx.continuation) : openAIStream(ctx)) : openAIJson(ctx),
+  ctx.greq.stream ? openAIStream(ctx) : openAIJson(ctx),
 );

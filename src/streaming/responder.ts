@@ -4,6 +4,7 @@ import type { TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
+import type { PlannedAttempt } from "../routing/plan";
 import type { CompletionLog } from "./completion-log";
 import { GatewayError } from "../http/errors";
 import { AttemptError } from "../providers/upstream";
@@ -25,6 +26,16 @@ export interface ResponderContext {
   finish(status: UsageStatus): Promise<void>;
   /** Set when the team's policy lets a stream cut mid-answer continue on a fallback (routing.continue_on_cut). */
   continuation?: Continuation;
+  /**
+   * Bills an answer produced in segments by several attempts (a continued answer): each at its own model's
+   * prices, noted on its attempt; the event's totals are the sums. Returns what the budgets are charged.
+   */
+  billSegments?(parts: { planned: PlannedAttempt; attempt: number; tokens: TokenCounts; estimated: boolean }[]): bigint;
+  /**
+   * Whether continuing on `planned` with `body` (of `bytes` bytes) keeps the request within its budget hold,
+   * `spent` being what the answer so far costs.
+   */
+  continuationFits?(spent: bigint, planned: PlannedAttempt, body: Record<string, unknown>, bytes: number): boolean;
   /** Set when the team's policy keeps prompts and completions (data.log_prompts): the answer goes here. */
   completion?: CompletionLog;
 }

@@ -41,6 +41,9 @@ describe("GET /v1/models", () => {
     expect(typeof haiku.created).toBe("number");
     expect(haiku.supported_parameters).toEqual(expect.arrayContaining(["tools", "tool_choice", "reasoning", "response_format", "max_tokens", "top_k"]));
     expect(haiku.endpoints[0]).toMatchObject({ provider: "anthropic", provider_name: "Anthropic", data_policy: { training: false, zdr: false } });
+    // How each endpoint continues a cut answer: Anthropic natively, Mistral and DeepSeek with `prefix: true`.
+    const prefillOf = (provider: string) => data.find((m) => m.endpoints[0].provider === provider).endpoints[0].prefill;
+    expect([prefillOf("anthropic"), prefillOf("mistral"), prefillOf("deepseek"), prefillOf("openai"), prefillOf("groq")]).toEqual(["assistant", "prefix", "prefix", "none", "none"]);
     for (const m of data) for (const v of Object.values(m.pricing)) expect(v).toMatch(/^\d+(\.\d+)?$/);
   });
 
@@ -58,6 +61,7 @@ describe("gateway config merged into the catalog", () => {
     const acme = data.find((m) => m.id === "acme/llama-70b");
     expect(acme).toMatchObject({ pricing: ACME_PRICING, context_length: 131072, prices_as_of: "2026-11-20" });
     expect(acme.endpoints[0].data_policy).toEqual({ training: false, retention_days: 0, zdr: true, regions: ["eu"] });
+    expect(acme.endpoints[0].prefill).toBe("none");
 
     const k = await newTeamKey();
     const t = tag("acme");

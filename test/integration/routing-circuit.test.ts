@@ -92,6 +92,20 @@ describe("circuit breaker", () => {
     expect(await modelCalls(tag3, F)).toBe(0);
   });
 
+  it("a dead primary while its circuit is still closed: every failed try counts, so retries do not multiply its load", async () => {
+    const PRIMARY = "openai/gpt-4.1-mini";
+    const P = "gpt-4.1-mini";
+    const k = await teamWithPolicy({ routing: { retries: 1 } });
+    const tag = uniqueTag("circ-dead");
+    for (let i = 0; i < 8; i++) {
+      const r = await chat(k.key, { models: [PRIMARY, FALLBACK], messages: userMsg(`[[tag=${tag};status@${P}=503]]`) });
+      expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
+      await r.body?.cancel();
+    }
+    // Two tries a request (one retry) until the circuit opens at FAILURES tries in all, then none.
+    expect(await modelCalls(tag, P)).toBe(FAILURES);
+  });
+
   it("a failed probe opens the circuit again, for twice as long", async () => {
     const PRIMARY = "openai/gpt-4.1";
     const P = "gpt-4.1";

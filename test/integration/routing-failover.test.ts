@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { chat, eventually, expectError, expectedCost, generationOf, sseEvents, uniqueTag, userMsg } from "./helpers";
-import { calls, gaps, teamWithPolicy, timedChat } from "./routing-helpers";
+import { calls, closeCircuits, gaps, teamWithPolicy, timedChat } from "./routing-helpers";
 
 /*
  * Retries and failover against the fake upstream, which serves three providers here (openai, groq, deepseek
@@ -13,6 +13,10 @@ const FALLBACK = "groq/llama-3.1-8b-instant"; // context 131,072
 const F = "llama-3.1-8b-instant";
 const BIG = "deepseek/deepseek-flash"; // context 1,048,576
 const B = "deepseek-flash";
+
+beforeEach(() =>
+  closeCircuits(...[PRIMARY, FALLBACK, BIG].map((model) => ({ provider: model.slice(0, model.indexOf("/")), model }))),
+);
 
 describe("retries and failover", () => {
   it("429 with Retry-After: waits what the provider asked, then retries the same model", async () => {

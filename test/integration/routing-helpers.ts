@@ -2,6 +2,8 @@ import { env } from "cloudflare:test";
 import { expect } from "vitest";
 import { clearPolicyCache, policyKvKey } from "../../src/policy/load";
 import { PolicyDocument, type PolicyInput } from "../../src/policy/schema";
+import { healthKey } from "../../src/routing/circuit";
+import { resetLocalHealth } from "../../src/routing/health";
 import { chat, newTeamKey, upstreamLog, type TestKey } from "./helpers";
 
 /** Writes a team's policy the way `switchyard policy push` does (KV `policy:<team>` = {version, document}). */
@@ -35,4 +37,14 @@ export async function timedChat(key: string, body: Record<string, unknown>): Pro
   const r = await chat(key, body);
   const text = await r.text();
   return { r, text, ms: Date.now() - t0 };
+}
+
+/**
+ * Starts a test with these models' circuits closed, here and in the Health object: every failed try counts
+ * towards a circuit, so tests of one file that fail the same primary on purpose would otherwise open it.
+ */
+export async function closeCircuits(...models: { provider: string; model: string }[]): Promise<void> {
+  resetLocalHealth();
+  const stub = env.HEALTH!.get(env.HEALTH!.idFromName("global"));
+  await stub.report(models.map(({ provider, model }) => ({ key: healthKey(provider, model), at: Date.now(), ok: true, probe: true })));
 }

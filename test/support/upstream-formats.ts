@@ -120,6 +120,10 @@ async function anthropicHandler(req: IncomingMessage, res: ServerResponse, body:
   // As the real API: a version header and a key are required.
   if (req.headers["anthropic-version"] !== "2023-06-01") return reject(res, "/v1/messages", 400, "anthropic-version: header is required");
   if (!req.headers["x-api-key"]) return reject(res, "/v1/messages", 401, "x-api-key header is required");
+  // As the real API: a prefill (a final assistant message) may not end in whitespace.
+  const last = (body.messages as { role?: string; content?: unknown }[] | undefined)?.at(-1);
+  const lastText = typeof last?.content === "string" ? last.content : Array.isArray(last?.content) ? String((last.content.at(-1) as { text?: string })?.text ?? "") : "";
+  if (last?.role === "assistant" && /\s$/.test(lastText)) return reject(res, "/v1/messages", 400, "messages: final assistant content cannot end with trailing whitespace");
   const id = `msg_${d.tag ?? "x"}`;
   const stopReason = d.tool ? "tool_use" : "end_turn";
   if (!body.stream) {

@@ -25,6 +25,8 @@
  *   token_delay=MS    stream: send the headers at once, then wait before the first event
  *   body_delay=MS     non-stream: send the headers at once, then wait before the body
  *   reject_prefill=1  answer 400 to a request whose last message is the assistant's (a prefill)
+ *   faults_first=N    cut_after / stall_after / error_event_after apply to the first N requests only
+ *   (a request whose last message is the assistant's and a prefix of `reply` is answered the rest of `reply`)
  *   KEY@MODEL=V       KEY=V only for requests whose upstream model is MODEL (e.g. status@gpt-4.1=503), so
  *                     one message can script a primary and its fallback differently; a scoped fail_first
  *                     counts that model's requests of the tag
@@ -75,6 +77,18 @@ export function replyText(d: Directives): string {
 export function replyPieces(d: Directives): string[] {
   const reply = replyText(d);
   return d.reply_repeat ? [reply] : (reply.match(/\S+\s*|\s+/g) ?? []);
+}
+
+/**
+ * A model asked to continue (the last message is the assistant's) continues its scripted answer: if the reply
+ * begins with the prefill, it answers the rest (Anthropic's prefill arrives without trailing whitespace, so the
+ * rest starts with it, as a real model's continuation does).
+ */
+function continueScripted(body: Record<string, unknown>, d: Directives): void {
+  const last = (body.messages as { role?: string; content?: unknown }[] | undefined)?.at(-1);
+  if (last?.role !== "assistant" || d.reply === undefined) return;
+  const text = typeof last.content === "string" ? last.content : Array.isArray(last.content) ? last.content.map((p) => (p as { text?: string }).text ?? "").join("") : "";
+  if (text !== "" && d.reply.startsWith(text)) d.reply = d.reply.slice(text.length);
 }
 
 export function directives(body: Record<string, unknown>): Directives {
@@ -320,6 +334,13 @@ export async function startFakeUpstream(port = 0, handlers: Record<string, Handl
       counts.set(tag, n);
       const nModel = (counts.get(`${tag}@${model}`) ?? 0) + 1;
       counts.set(`${tag}@${model}`, nModel);
+      // A stream's faults for the first N requests only (a scoped faults_first counts that model's requests).
+      if (d.faults_first !== undefined && (all[`faults_first@${model}`] !== undefined ? nModel : n) > Number(d.faults_first)) {
+        delete d.cut_after;
+        delete d.stall_after;
+        delete d.error_event_after;
+      }
+      continueScripted(body, d);
       const entry: ReceivedRequest = {
         at: Date.now(),
         path: url.pathname,

@@ -34,6 +34,15 @@ describe("gateway config schema", () => {
     expect(error({ models: [{ ...model, pricing: { prompt: 1e-13, completion: 1 } }] })).toMatch(/^models\[0\]\.pricing\.prompt: /);
   });
 
+  it("prefill: none by default, assistant or prefix; carried into the catalog", () => {
+    expect(GatewayConfig.parse({ providers: [provider] }).providers[0]!.prefill).toBe("none");
+    expect(error({ providers: [{ ...provider, prefill: "always" }] })).toMatch(/^providers\[0\]\.prefill: /);
+    for (const prefill of ["assistant", "prefix"] as const) {
+      const cfg = GatewayConfig.parse({ providers: [{ ...provider, prefill }], models: [model] });
+      expect(mergeConfig(builtinCatalog, cfg, "2026-11-20").catalog.provider("acme")!.prefill).toBe(prefill);
+    }
+  });
+
   it("takes prices as plain numbers too, as the decimal written", () => {
     const cfg = GatewayConfig.parse({ providers: [provider], models: [{ ...model, pricing: { prompt: 0.0000006, completion: 0.0000024, request: 0.001, input_cache_read: 0 } }] });
     expect(cfg.models[0]!.pricing).toEqual({ prompt: "0.0000006", completion: "0.0000024", request: "0.001", input_cache_read: "0" });

@@ -3,7 +3,9 @@ import { diffDocuments } from "../../cli/commands/policy-diff";
 import { builtinCatalog } from "../../src/catalog";
 import { resolveRoute, splitSuffix } from "../../src/policy/route";
 import { defaultPolicy, PolicyDocument, type PolicyInput } from "../../src/policy/schema";
-import { applyReport, DEFAULT_CIRCUIT, newRecord, viewOf, type HealthView } from "../../src/routing/circuit";
+import { applyReport, circuitConfig, DEFAULT_CIRCUIT, newRecord, viewOf, type HealthView } from "../../src/routing/circuit";
+import { effectiveTimeouts, upstreamTimeouts } from "../../src/routing/attempts";
+import type { Env } from "../../src/env";
 import { emptyPlanError, planAttempts } from "../../src/routing/plan";
 import { classifyFailure, decide, MIN_SPACING_MS, retryDelay, RETRY_AFTER_CAP_MS } from "../../src/routing/retry";
 import { AttemptError } from "../../src/providers/upstream";
@@ -110,10 +112,52 @@ describe("circuit breaker transitions", () => {
     expect(r).toMatchObject({ state: "closed", failures: 0, reopens: 0, latencyMs: 100 });
   });
 
+  it("defaults: the first open period is 5 s, doubling on failed probes up to 5 minutes; a flapping primary is back within 15 s", () => {
+    const d = circuitConfig({});
+    expect(d).toMatchObject({ failures: 5, openMs: 5_000, maxOpenMs: 300_000 });
+    const r = newRecord(0);
+    for (let i = 0; i < d.failures; i++) applyReport(r, fail(i * 100), d);
+    const opened = 400;
+    expect(viewOf(r, opened + d.openMs - 1, false).circuit).toBe("open");
+    // Still down at the first probe; it recovers a moment later: the next probe goes within 15 s of that.
+    applyReport(r, fail(opened + d.openMs, true), d);
+    const recovered = opened + d.openMs + 1;
+    expect(viewOf(r, recovered + 15_000, false).circuit).toBe("half_open");
+    applyReport(r, { key: "k", at: recovered + 15_000, ok: true, probe: true }, d);
+    expect(r.state).toBe("closed");
+    // A primary that stays down is probed less and less often, never less than every 5 minutes.
+    for (let i = 0; i < d.failures; i++) applyReport(r, fail(100_000 + i), d);
+    let at = 100_000;
+    for (let n = 0; n < 12; n++) {
+      at = r.openUntil;
+      applyReport(r, fail(at, true), d);
+    }
+    expect(r.openUntil - at).toBe(300_000);
+    // The test environment's shorter open period scales the cap with it.
+    expect(circuitConfig({ CIRCUIT_OPEN_MS: "400" })).toMatchObject({ openMs: 400, maxOpenMs: 24_000 });
+  });
+
   it("failures further apart than the window do not add up", () => {
     const r = newRecord(0);
     for (const at of [0, 70_000, 140_000]) applyReport(r, fail(at), cfg);
     expect(r.state).toBe("closed");
+  });
+});
+
+describe("time limits", () => {
+  const model = (reasoning: boolean) => ({ capabilities: { reasoning } }) as any;
+  it("defaults fit interactive use: first token 15 s (120 s for models that reason first), idle 20 s", () => {
+    const d = upstreamTimeouts({} as Env);
+    expect(effectiveTimeouts({}, {}, model(false), d)).toEqual({ headers: 15_000, first_token: 15_000, idle: 20_000, total: 300_000 });
+    expect(effectiveTimeouts({}, {}, model(true), d).first_token).toBe(120_000);
+  });
+
+  it("a policy may raise them; a request may only lower them", () => {
+    const d = upstreamTimeouts({} as Env);
+    const policy = { first_token: 40_000, idle: 60_000 };
+    expect(effectiveTimeouts(policy, policy, model(false), d)).toMatchObject({ first_token: 40_000, idle: 60_000 });
+    // The request asked for more than the gateway's own limits (no policy): it gets the gateway's.
+    expect(effectiveTimeouts({ first_token: 50_000, idle: 5_000 }, {}, model(false), d)).toMatchObject({ first_token: 15_000, idle: 5_000 });
   });
 });
 
