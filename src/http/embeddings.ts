@@ -14,6 +14,7 @@ import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
 import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { readAnswerJson, servedHeaders, type ResponderContext } from "../streaming/responder";
 import type { HonoEnv } from "./app";
+import { billAbandoned } from "./abandoned";
 import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "./errors";
 import { planRequest } from "./plan-request";
@@ -156,20 +157,7 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
 
   /** Attempts the provider had been sent and the client gave up on: their prompts are billed, estimated. */
   const abandoned: PlannedAttempt[] = [];
-  const billAbandoned = (): bigint => {
-    let cost = 0n;
-    for (const a of abandoned) {
-      const prompt = estimateInputTokens(input);
-      cost += costOf({ ...ZERO_TOKENS, prompt_tokens: prompt }, a.model.pricing);
-      event.prompt_tokens += prompt;
-    }
-    if (abandoned.length > 0) {
-      event.cost = toSafeSubunits(BigInt(event.cost) + cost);
-      event.estimated = true;
-      event.estimate_method = ESTIMATE_METHOD;
-    }
-    return cost;
-  };
+  const billAbandonedPrompts = () => billAbandoned(event, abandoned, () => estimateInputTokens(input));
   let finished = false;
   const finish = (status: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
@@ -207,7 +195,7 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
       const last = abandoned.at(-1)!;
       event.model = last.model.id;
       event.provider = last.provider.id;
-      billAbandoned();
+      billAbandonedPrompts();
       void finish("cancelled");
     } else void finish("error");
     throw err;
@@ -219,7 +207,7 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
   const bill = (tokens: TokenCounts, estimated: boolean): bigint => {
     const cost = costOf(tokens, planned.model.pricing);
     Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
-    return hold.charged(cost + billAbandoned());
+    return hold.charged(cost + billAbandonedPrompts());
   };
   const ctx: ResponderContext = { greq, served, event, requestId, waitUntil, bill, finish };
   const answer = await readAnswerJson(ctx);

@@ -21,6 +21,7 @@ import { continuableStreamResponse } from "../streaming/continuable-stream";
 import { responderFor, type ResponderContext } from "../streaming/responder";
 import { respondResponsesNative } from "../streaming/respond-responses-native";
 import type { HonoEnv } from "./app";
+import { billAbandoned } from "./abandoned";
 import { planRequest } from "./plan-request";
 import type { GatewayRequest } from "./request";
 
@@ -131,21 +132,8 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
   const completion = event.prompt !== undefined ? new CompletionLog() : undefined;
   /** Attempts the provider had been sent and the client gave up on (routing/attempts.ts onAbandoned). */
   const abandoned: PlannedAttempt[] = [];
-  /** Adds the prompts of the abandoned attempts, estimated, to what the event is billed. */
-  const billAbandoned = (): bigint => {
-    if (abandoned.length === 0) return 0n;
-    let cost = 0n;
-    for (const a of abandoned) {
-      // Each provider was sent its own body: its prompt is estimated from that body's bytes.
-      const prompt = tokensOfBytes(bodyBytes(a));
-      cost += costOf({ ...NOTHING_SERVED, prompt_tokens: prompt }, a.model.pricing);
-      event.prompt_tokens += prompt;
-    }
-    event.cost = toSafeSubunits(BigInt(event.cost) + cost);
-    event.estimated = true;
-    event.estimate_method = ESTIMATE_METHOD;
-    return cost;
-  };
+  // Each provider was sent its own body: an abandoned attempt's prompt is estimated from that body's bytes.
+  const billAbandonedPrompts = () => billAbandoned(event, abandoned, (a) => tokensOfBytes(bodyBytes(a)));
   let finished = false;
   const finish = (ended: UsageStatus): Promise<void> => {
     if (finished) return Promise.resolve();
@@ -211,7 +199,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       const last = abandoned.at(-1)!;
       event.model = last.model.id;
       event.provider = last.provider.id;
-      billAbandoned();
+      billAbandonedPrompts();
       event.cancelled = true;
       void finish("cancelled");
       throw err;
@@ -247,7 +235,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
       const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
       // The client is shown what its budgets are charged (the provider's counts stay as it reported them).
-      return hold.charged(cost + billAbandoned());
+      return hold.charged(cost + billAbandonedPrompts());
     },
     finish,
     completion,
@@ -271,7 +259,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         if (attempt) attempt.segment = { ...segment, cost: toSafeSubunits(c), estimated: p.estimated };
       }
       Object.assign(event, totals, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
-      return hold.charged(cost + billAbandoned());
+      return hold.charged(cost + billAbandonedPrompts());
     },
     continuationFits: (spent, p, body, bytes) => {
       if (hold.limit === null) return true;

@@ -2,7 +2,7 @@ import type { WireFormat } from "../catalog/types";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import { tokensFromOpenAIUsage } from "../providers/openai-usage";
 import { openAIToAnthropicMessage } from "../providers/translate-anthropic-openai";
-import { openAIText, type Json } from "../providers/translate-common";
+import type { Json } from "../providers/translate-common";
 import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../providers/translate-openai-anthropic";
 import { geminiToOpenAIChoice, type GeminiResponse } from "../providers/translate-openai-gemini";
 import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../providers/usage-formats";
