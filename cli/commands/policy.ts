@@ -1,5 +1,5 @@
 import { builtinCatalog } from "../../src/catalog";
-import { firstMatch } from "../../src/policy/glob";
+import { firstMatch } from "../../src/core/glob";
 import { PolicyDocument, policyKvKey, validatePolicy } from "../../src/policy/schema";
 import type { Command } from "../main";
 import { CliError, d1, kvPut, sqlValue, type Target } from "../wrangler";

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { Env } from "../env";
 import type { HonoEnv } from "../http/app";
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import type { Scope } from "./keys";
 import { hashKey } from "./keys";
 import { lookupKey } from "./lookup";

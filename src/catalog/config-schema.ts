@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { decimalAmount } from "../ledger/decimal";
+import { decimalAmount } from "../core/decimal";
 import { BUILTIN_PROVIDERS } from "./builtin";
 import { upstreamUrlProblem } from "./upstream-url";
 

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { KeyRecord } from "../auth/keys";
 import type { Env } from "../env";
-import { GatewayError, errorResponse } from "./errors";
+import { GatewayError, errorResponse } from "../core/errors";
 
 export interface Caller {
   /** The calling key, or null for the operator's admin token. */

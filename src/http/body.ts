@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { Env } from "../env";
 import type { HonoEnv } from "./app";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long a client may take to send its whole body: a slow sender holds a request open no longer. */

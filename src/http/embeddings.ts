@@ -4,7 +4,7 @@ import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
-import { holdRequest } from "../ledger/request-hold";
+import { holdRequest } from "./request-hold";
 import { GATEWAY_ONLY_FIELDS } from "../providers/bodies";
 import { scrubberFor } from "../providers/secrets";
 import { runAttempts, type Served } from "../routing/attempts";
@@ -16,9 +16,9 @@ import { readAnswerJson, servedHeaders, type ResponderContext } from "../streami
 import type { HonoEnv } from "./app";
 import { billAbandoned } from "./abandoned";
 import { parseWith, readJsonBody } from "./body";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 import { planRequest } from "./plan-request";
-import type { GatewayRequest } from "./request";
+import type { GatewayRequest } from "../core/request";
 import { ProviderPreferences } from "./schemas";
 
 /** The most inputs one request may embed (OpenAI's limit). */

@@ -5,7 +5,7 @@ import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { parseWith, readJsonBody } from "./body";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 import { proxy } from "./proxy";
 import { ContentPart, ProviderPreferences } from "./schemas";
 

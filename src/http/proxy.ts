@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
-import { capLogged, declaresTools, holdRequest, promptTokenBound, worstCaseCost } from "../ledger/request-hold";
+import { capLogged, declaresTools, holdRequest, promptTokenBound, worstCaseCost } from "./request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
@@ -23,7 +23,7 @@ import { respondResponsesNative } from "../streaming/respond-responses-native";
 import type { HonoEnv } from "./app";
 import { billAbandoned } from "./abandoned";
 import { planRequest } from "./plan-request";
-import type { GatewayRequest } from "./request";
+import type { GatewayRequest } from "../core/request";
 
 // Body builders and responders register themselves, per (client format, provider format), on import.
 import "../providers/translate-bodies";

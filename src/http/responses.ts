@@ -1,10 +1,10 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import { responsesToChat } from "../providers/translate-responses";
+import { responsesToChat } from "../formats/translate-responses";
 import { estimatePromptTokens } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { parseWith, readJsonBody } from "./body";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 import { proxy } from "./proxy";
 import { ProviderPreferences } from "./schemas";
 

@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import type { ExportedEvent } from "../ledger/event-book";
 import type { HonoEnv } from "./app";
 import { parseWith, readJsonBody } from "./body";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 import { generationOut } from "./usage";
 
 /**

@@ -2,12 +2,12 @@ import type { Context } from "hono";
 import * as z from "zod";
 import type { Env } from "../env";
 import { formatUsd, usdNumber } from "../ledger/cost";
-import { budgetSpecs, rateSpecs } from "../ledger/request-hold";
+import { budgetSpecs, rateSpecs } from "./request-hold";
 import { loadPolicy } from "../policy/load";
 import { USAGE_GROUPS, type UsageEvent, type UsageGroupRow, type UsageTotalsRow } from "../ledger/event";
 import type { HonoEnv } from "./app";
 import { parseWith } from "./body";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../core/errors";
 
 function ledger(env: Env, team: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(team));

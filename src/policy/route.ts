@@ -1,4 +1,4 @@
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import { Timeouts, type PolicyDocument } from "./schema";
 
 /**

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { decimalAmount } from "../ledger/decimal";
+import { decimalAmount } from "../core/decimal";
 
 /**
  * A team's policy document, shared by the Worker and the CLI (`switchyard policy validate|push`).

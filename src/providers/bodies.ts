@@ -1,5 +1,5 @@
 import type { WireFormat } from "../catalog/types";
-import type { GatewayRequest } from "../http/request";
+import type { GatewayRequest } from "../core/request";
 import type { PlannedAttempt } from "../routing/plan";
 import { bodyToTranslate } from "./capabilities";
 

@@ -1,8 +1,8 @@
 import type { CatalogModel, WireFormat } from "../catalog/types";
-import { GatewayError } from "../http/errors";
-import type { GatewayRequest } from "../http/request";
+import { GatewayError } from "../core/errors";
+import type { GatewayRequest } from "../core/request";
 import type { Plan, PlannedAttempt } from "../routing/plan";
-import type { Json } from "./translate-common";
+import type { Json } from "../formats/translate-common";
 
 /*
  * Can the chosen model honour the request? Following OpenRouter:

@@ -1,8 +1,8 @@
-import { GatewayError } from "../http/errors";
-import type { GatewayRequest } from "../http/request";
+import { GatewayError } from "../core/errors";
+import type { GatewayRequest } from "../core/request";
 import { PRICED_PREMIUM_FEATURES, type PolicyDocument, type PremiumFeature } from "../policy/schema";
 import type { Plan, PlannedAttempt } from "../routing/plan";
-import type { Json } from "./translate-common";
+import type { Json } from "../formats/translate-common";
 
 /*
  * Features a provider bills beyond its token prices: a priority (or flex) service tier, web search (OpenAI's

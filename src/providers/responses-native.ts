@@ -1,5 +1,5 @@
 import type { CatalogModel } from "../catalog/types";
-import type { GatewayRequest } from "../http/request";
+import type { GatewayRequest } from "../core/request";
 import type { TokenCounts } from "../ledger/cost";
 import type { PlannedAttempt } from "../routing/plan";
 import { GATEWAY_ONLY_FIELDS } from "./bodies";

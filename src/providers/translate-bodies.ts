@@ -1,9 +1,9 @@
 import { GATEWAY_ONLY_FIELDS, registerBodyBuilder } from "./bodies";
 import { bodyToTranslate } from "./capabilities";
-import { anthropicToOpenAIRequest, type AnthropicBody } from "./translate-anthropic-openai";
-import type { OpenAIChatBody } from "./translate-common";
-import { openAIToAnthropicRequest } from "./translate-openai-anthropic";
-import { openAIToGeminiRequest } from "./translate-openai-gemini";
+import { anthropicToOpenAIRequest, type AnthropicBody } from "../formats/translate-anthropic-openai";
+import type { OpenAIChatBody } from "../formats/translate-common";
+import { openAIToAnthropicRequest } from "../formats/translate-openai-anthropic";
+import { openAIToGeminiRequest } from "../formats/translate-openai-gemini";
 
 /* Upstream bodies for every pair other than OpenAI → OpenAI (bodies.ts). */
 

@@ -1,13 +1,13 @@
 import type { CatalogModel } from "../catalog";
 import type { Env } from "../env";
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import type { Attempt } from "../ledger/event";
 import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
 import { scrubberFor } from "../providers/secrets";
 import type { ResolvedProvider } from "../providers/types";
 import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage, type UpstreamEndpoint } from "../providers/upstream";
-import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "./first-token";
+import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "../streaming/first-token";
 import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
 import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode, type FailureKind } from "./retry";

@@ -1,5 +1,5 @@
 import type { Prefill } from "../catalog/types";
-import type { GatewayRequest } from "../http/request";
+import type { GatewayRequest } from "../core/request";
 import { bodyBuilderFor } from "../providers/bodies";
 import { tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { runAttempts, stoppedByClient, type AttemptsInput, type Served } from "./attempts";

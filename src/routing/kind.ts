@@ -1,5 +1,5 @@
 import type { Catalog, ModelKind } from "../catalog";
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import type { Exclusion, Plan } from "./plan";
 
 /** Why a model of the other kind cannot serve an endpoint's request. */

@@ -1,7 +1,7 @@
 import type { Catalog, CatalogModel, ProviderInfo } from "../catalog";
 import { suggestModels } from "../catalog";
-import { GatewayError } from "../http/errors";
-import { firstMatch } from "../policy/glob";
+import { GatewayError } from "../core/errors";
+import { firstMatch } from "../core/glob";
 import type { AllowDenyLists, Route, RouteEntry, Sort } from "../policy/route";
 import type { HealthView } from "./circuit";
 

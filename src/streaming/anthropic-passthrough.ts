@@ -1,5 +1,5 @@
-import type { ChunkSource } from "../routing/first-token";
-import type { AnthropicUsage } from "../providers/usage-formats";
+import type { ChunkSource } from "./first-token";
+import type { AnthropicUsage } from "../formats/usage-formats";
 import type { StreamEnd } from "./openai-passthrough";
 import { ClientPipe } from "./client-pipe";
 import { concatBytes, containsBytes, dataJson, eventEnd, textBytes } from "./sse-bytes";

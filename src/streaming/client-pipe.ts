@@ -1,4 +1,4 @@
-import type { ChunkSource } from "../routing/first-token";
+import type { ChunkSource } from "./first-token";
 
 export interface ClientPipeOptions {
   reader: ChunkSource;

@@ -1,5 +1,5 @@
 import { usdNumber } from "../ledger/cost";
-import { openAIUsageFromTokens } from "../providers/usage-formats";
+import { openAIUsageFromTokens } from "../formats/usage-formats";
 import type { PivotChunk, StreamState } from "./pivot";
 import type { StreamEnding } from "./translated-stream";
 

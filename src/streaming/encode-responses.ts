@@ -1,6 +1,6 @@
-import type { Json, OpenAIToolCall, ReasoningDetail } from "../providers/translate-common";
-import { functionCallItem, itemId, messageItem, reasoningItem, responseStatus, responsesUsage } from "../providers/translate-responses";
-import { newToolCallId } from "../providers/translate-common";
+import type { Json, OpenAIToolCall, ReasoningDetail } from "../formats/translate-common";
+import { functionCallItem, itemId, messageItem, reasoningItem, responseStatus, responsesUsage } from "../formats/translate-responses";
+import { newToolCallId } from "../formats/translate-common";
 import type { PivotChunk, PivotDelta, StreamState } from "./pivot";
 import type { StreamEnding } from "./translated-stream";
 

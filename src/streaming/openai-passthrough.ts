@@ -1,4 +1,4 @@
-import type { ChunkSource } from "../routing/first-token";
+import type { ChunkSource } from "./first-token";
 import { ClientPipe } from "./client-pipe";
 import { concatBytes, dataJson, eventEnd, hasFinishReason, isDoneEvent, isErrorEvent, isWellFormedEvent, textBytes, usageMember } from "./sse-bytes";
 

@@ -1,5 +1,5 @@
 import type { TokenCounts } from "../ledger/cost";
-import type { OpenAIToolCall, ReasoningDetail } from "../providers/translate-common";
+import type { OpenAIToolCall, ReasoningDetail } from "../formats/translate-common";
 import type { CompletionLog } from "./completion-log";
 import { tokensOfBytes, utf8Length } from "./estimate";
 

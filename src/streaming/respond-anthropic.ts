@@ -1,7 +1,7 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
-import type { Json } from "../providers/translate-common";
-import { tokensFromAnthropicUsage } from "../providers/usage-formats";
+import type { Json } from "../formats/translate-common";
+import { tokensFromAnthropicUsage } from "../formats/usage-formats";
 import { TIMEOUTS } from "../routing/attempts";
 import { pumpAnthropicStream } from "./anthropic-passthrough";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";

@@ -1,6 +1,6 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
-import { tokensFromOpenAIUsage } from "../providers/openai-usage";
+import { tokensFromOpenAIUsage } from "../formats/openai-usage";
 import { TIMEOUTS } from "../routing/attempts";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";

@@ -1,9 +1,9 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromResponsesUsage } from "../providers/responses-native";
-import { responsesUsage } from "../providers/translate-responses";
+import { responsesUsage } from "../formats/translate-responses";
 import { TIMEOUTS } from "../routing/attempts";
-import type { ChunkSource } from "../routing/first-token";
+import type { ChunkSource } from "./first-token";
 import { ClientPipe } from "./client-pipe";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import type { StreamEnd } from "./openai-passthrough";

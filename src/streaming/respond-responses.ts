@@ -1,6 +1,6 @@
 import type { WireFormat } from "../catalog/types";
-import { echoedFields, outputItems, responseStatus, responsesUsage } from "../providers/translate-responses";
-import type { Json, OpenAIMessage } from "../providers/translate-common";
+import { echoedFields, outputItems, responseStatus, responsesUsage } from "../formats/translate-responses";
+import type { Json, OpenAIMessage } from "../formats/translate-common";
 import { ResponsesStreamEncoder, type ResponseShell } from "./encode-responses";
 import { billPivot, DECODE, READ_PIVOT } from "./respond-translated";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";

@@ -1,11 +1,11 @@
 import type { WireFormat } from "../catalog/types";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
-import { tokensFromOpenAIUsage } from "../providers/openai-usage";
-import { openAIToAnthropicMessage } from "../providers/translate-anthropic-openai";
-import type { Json } from "../providers/translate-common";
-import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../providers/translate-openai-anthropic";
-import { geminiToOpenAIChoice, type GeminiResponse } from "../providers/translate-openai-gemini";
-import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../providers/usage-formats";
+import { tokensFromOpenAIUsage } from "../formats/openai-usage";
+import { openAIToAnthropicMessage } from "../formats/translate-anthropic-openai";
+import type { Json } from "../formats/translate-common";
+import { anthropicMessageToOpenAIChoice, type AnthropicMessage } from "../formats/translate-openai-anthropic";
+import { geminiToOpenAIChoice, type GeminiResponse } from "../formats/translate-openai-gemini";
+import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../formats/usage-formats";
 import { encodeOpenAIStream, openAIStreamError, type OpenAIStreamMeta } from "./encode-openai";
 import { answerText, estimateTokens } from "./estimate";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";

@@ -1,12 +1,12 @@
 import type { WireFormat } from "../catalog/types";
-import type { GatewayRequest } from "../http/request";
+import type { GatewayRequest } from "../core/request";
 import type { TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
 import type { PlannedAttempt } from "../routing/plan";
 import type { CompletionLog } from "./completion-log";
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import { AttemptError } from "../providers/upstream";
 import { clientError } from "../routing/attempts";
 

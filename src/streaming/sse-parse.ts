@@ -1,4 +1,4 @@
-import type { ChunkSource } from "../routing/first-token";
+import type { ChunkSource } from "./first-token";
 
 /**
  * SSE parsing for the streams the gateway must translate (and so must read): bytes → events. Same-format

@@ -1,6 +1,6 @@
-import { ANTHROPIC_REASONING_FORMAT } from "../providers/translate-common";
-import { ANTHROPIC_FINISH } from "../providers/translate-openai-anthropic";
-import { tokensFromAnthropicUsage, type AnthropicUsage } from "../providers/usage-formats";
+import { ANTHROPIC_REASONING_FORMAT } from "../formats/translate-common";
+import { ANTHROPIC_FINISH } from "../formats/translate-openai-anthropic";
+import { tokensFromAnthropicUsage, type AnthropicUsage } from "../formats/usage-formats";
 import type { PivotChunk, StreamState } from "./pivot";
 import { eventJson, type SseEvent } from "./sse-parse";
 

@@ -1,6 +1,6 @@
-import { newToolCallId } from "../providers/translate-common";
-import { geminiFinishReason, type GeminiResponse } from "../providers/translate-openai-gemini";
-import { tokensFromGeminiUsage } from "../providers/usage-formats";
+import { newToolCallId } from "../formats/translate-common";
+import { geminiFinishReason, type GeminiResponse } from "../formats/translate-openai-gemini";
+import { tokensFromGeminiUsage } from "../formats/usage-formats";
 import type { PivotChunk, PivotDelta, StreamState } from "./pivot";
 import { eventJson, type SseEvent } from "./sse-parse";
 

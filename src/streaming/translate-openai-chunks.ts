@@ -1,4 +1,4 @@
-import { tokensFromOpenAIUsage } from "../providers/openai-usage";
+import { tokensFromOpenAIUsage } from "../formats/openai-usage";
 import type { PivotChunk, PivotDelta, StreamState } from "./pivot";
 import { eventJson, type SseEvent } from "./sse-parse";
 

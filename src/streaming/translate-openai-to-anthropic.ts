@@ -1,5 +1,5 @@
-import { OPENAI_STOP_REASON } from "../providers/translate-anthropic-openai";
-import { anthropicUsageFromTokens } from "../providers/usage-formats";
+import { OPENAI_STOP_REASON } from "../formats/translate-anthropic-openai";
+import { anthropicUsageFromTokens } from "../formats/usage-formats";
 import { usdNumber } from "../ledger/cost";
 import type { PivotChunk, StreamState } from "./pivot";
 import type { StreamEnding } from "./translated-stream";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { allowancesFor } from "../../src/ledger/request-hold";
+import { allowancesFor } from "../../src/http/request-hold";
 import { usdToSubunits } from "../../src/ledger/cost";
 import { bucketId } from "../../src/ledger/budget-book";
 import { windowOf } from "../../src/ledger/periods";

@@ -5,7 +5,7 @@ import { bucketId, type BudgetSpec } from "../../src/ledger/budget-book";
 import { usdToSubunits } from "../../src/ledger/cost";
 import type { UsageEvent } from "../../src/ledger/event";
 import { windowOf, type Period } from "../../src/ledger/periods";
-import { allowancesFor } from "../../src/ledger/request-hold";
+import { allowancesFor } from "../../src/http/request-hold";
 import { picodollars } from "../support/money";
 import { chat, eventually, gw, newTeamKey, uniqueTag, usageOf, userMsg } from "./helpers";
 import { ledgerOf, prng, seedFor, setPolicy } from "./ledger-helpers";

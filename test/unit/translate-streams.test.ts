@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogModel, ProviderInfo } from "../../src/catalog/types";
-import { GatewayError } from "../../src/http/errors";
-import type { GatewayRequest } from "../../src/http/request";
+import { GatewayError } from "../../src/core/errors";
+import type { GatewayRequest } from "../../src/core/request";
 import { dropUnsupported, excludeUnsupported } from "../../src/providers/capabilities";
 import { builtinCatalog } from "../../src/catalog";
 import { encodeOpenAIStream } from "../../src/streaming/encode-openai";

@@ -1,17 +1,17 @@
 import type { CatalogModel } from "../catalog/types";
 import type { Env } from "../env";
-import { GatewayError } from "../http/errors";
-import type { GatewayRequest } from "../http/request";
+import { GatewayError } from "../core/errors";
+import type { GatewayRequest } from "../core/request";
 import type { PolicyDocument } from "../policy/schema";
 import { upstreamTimeouts } from "../routing/attempts";
-import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from "./allowances";
-import { bucketId, type BudgetSpec } from "./budget-book";
-import { formatUsd, subunitPricing, usdToSubunits } from "./cost";
-import type { UsageEvent } from "./event";
-import type { AllowanceReply, AllowanceRequest } from "./ledger-do";
-import { windowOf } from "./periods";
+import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from "../ledger/allowances";
+import { bucketId, type BudgetSpec } from "../ledger/budget-book";
+import { formatUsd, subunitPricing, usdToSubunits } from "../ledger/cost";
+import type { UsageEvent } from "../ledger/event";
+import type { AllowanceReply, AllowanceRequest } from "../ledger/ledger-do";
+import { windowOf } from "../ledger/periods";
 import { tokensOfBytes } from "../streaming/estimate";
-import type { RateSpec } from "./rate-book";
+import type { RateSpec } from "../ledger/rate-book";
 
 /**
  * Budgets and rate limits around one request: reserve before the first attempt, settle when the request

@@ -1,4 +1,4 @@
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "../core/errors";
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { Json, OpenAIChatBody, OpenAIMessage, OpenAITool, OpenAIToolCall, ReasoningDetail } from "./translate-common";
 

@@ -1,6 +1,6 @@
 import type { WireFormat } from "../catalog/types";
 import { AttemptError } from "../providers/upstream";
-import { concatBytes, eventEnd } from "../streaming/sse-bytes";
+import { concatBytes, eventEnd } from "./sse-bytes";
 
 /**
  * A streamed answer counts as served only once its first token arrives: until then a provider that sends
