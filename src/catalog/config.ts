@@ -1,13 +1,10 @@
-import { openAICompatible } from "../providers/openai-compatible";
-import type { ProviderAdapter } from "../providers/types";
 import { buildCatalog, type Catalog } from "./index";
 import type { GatewayConfig } from "./config-schema";
 import type { CatalogModel, ProviderInfo } from "./types";
 
-/** The catalog with a gateway config merged in, and the adapters of its custom providers. */
-export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string): { catalog: Catalog; adapters: ProviderAdapter[] } {
+/** The catalog with a gateway config merged in (its custom providers carry what their adapters need). */
+export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string): Catalog {
   const providers: ProviderInfo[] = [...base.providers];
-  const adapters: ProviderAdapter[] = [];
   for (const p of cfg.providers) {
     providers.push({
       id: p.id,
@@ -17,8 +14,8 @@ export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string)
       data_policy: { training: p.data_collection === "allow", retention_days: p.zdr ? 0 : p.retention_days, zdr: p.zdr, regions: p.regions },
       price_page: "gateway config",
       prefill: p.prefill,
+      custom: { key_var: p.api_key_secret, responses: p.responses ?? false },
     });
-    adapters.push({ ...openAICompatible(p.id, p.base_url, { responses: p.responses }), keyVar: p.api_key_secret });
   }
   const byId = new Map<string, CatalogModel>(base.models.map((m) => [m.id, m]));
   for (const m of cfg.models) {
@@ -46,5 +43,5 @@ export function mergeConfig(base: Catalog, cfg: GatewayConfig, pushedAt: string)
       prices_as_of: m.prices_as_of ?? pushedAt,
     });
   }
-  return { catalog: buildCatalog([...byId.values()], providers), adapters };
+  return buildCatalog([...byId.values()], providers);
 }

@@ -1,5 +1,4 @@
 import type { Env } from "../env";
-import { registerAdapter } from "../providers/registry";
 import { mergeConfig } from "./config";
 import { CONFIG_KV_KEY, GatewayConfig, type StoredConfig } from "./config-schema";
 import { builtinCatalog, type Catalog } from "./index";
@@ -19,6 +18,11 @@ let inflight: Promise<Catalog> | null = null;
 /** The cached catalog while fresh, else null (then await loadCatalog). */
 export function cachedCatalog(now = Date.now()): Catalog | null {
   return cached && cached.until > now ? cached.catalog : null;
+}
+
+/** The catalog last loaded, fresh or not (the built-in one before any): for what must not wait, such as scrubbing. */
+export function lastCatalog(): Catalog {
+  return cached?.catalog ?? builtinCatalog;
 }
 
 export async function loadCatalog(env: Env, now = Date.now()): Promise<Catalog> {
@@ -43,9 +47,7 @@ async function fetchCatalog(env: Env, now: number): Promise<Catalog> {
     console.error(JSON.stringify({ msg: "stored gateway config does not validate", version: stored.version }));
     return keep(cached?.catalog ?? builtinCatalog, cached?.version ?? 0);
   }
-  const { catalog, adapters } = mergeConfig(builtinCatalog, r.data, stored.pushed_at ?? new Date(now).toISOString().slice(0, 10));
-  for (const a of adapters) registerAdapter(a);
-  return keep(catalog, stored.version);
+  return keep(mergeConfig(builtinCatalog, r.data, stored.pushed_at ?? new Date(now).toISOString().slice(0, 10)), stored.version);
 }
 
 export function clearCatalogCache(): void {

@@ -56,6 +56,16 @@ export interface ProviderInfo {
   price_page: string;
   /** How it continues a trailing assistant message; absent: none. */
   prefill?: Prefill;
+  /** A provider from the gateway config (OpenAI-compatible, at default_base_url); absent: a built-in one. */
+  custom?: CustomProvider;
+}
+
+/** What the providers' registry needs to serve a provider the gateway config added. */
+export interface CustomProvider {
+  /** The secret (env var) holding its API key. */
+  key_var: string;
+  /** It serves the Responses API at <base_url>/responses. */
+  responses: boolean;
 }
 
 /** What a model produces: chat completions (the default) or embeddings (served only by /v1/embeddings). */

@@ -85,3 +85,46 @@ export function errorResponse(err: GatewayError, requestId: string): Response {
     headers: { "content-type": "application/json", "x-request-id": requestId, ...err.headers },
   });
 }
+
+/** Why an attempt at one provider failed, and whether another try (here or elsewhere) could succeed. */
+export class AttemptError extends Error {
+  constructor(
+    /** The provider's HTTP status, or 0 when none arrived. */
+    readonly status: number,
+    message: string,
+    readonly kind: "unreachable" | "timeout" | "http" | "cancelled",
+    readonly retryAfterMs?: number,
+    /**
+     * A time limit fired that the client set below the gateway's own (policy or default): the failure is the
+     * client's choice and says nothing about the provider's health.
+     */
+    readonly byClient = false,
+  ) {
+    super(message);
+  }
+}
+
+/** What a provider's 4xx says about the request itself (routing/retry.ts classifies it). */
+export type FailureKind = "context_length" | "content_policy" | null;
+
+/** The error a client sees when no attempt succeeded, in our shape, with the provider's status for 4xx. */
+export function clientError(err: AttemptError, provider: string, kind: FailureKind = null, model?: string): GatewayError {
+  const details = model ? { provider, model } : { provider };
+  if (err.kind === "timeout") return new GatewayError("upstream_timeout", err.message, { details });
+  if (err.kind === "cancelled") return new GatewayError("request_timeout", "the client disconnected", { details });
+  if (err.kind === "unreachable") return new GatewayError("upstream_unreachable", `${provider}: ${err.message}`, { details });
+  if (kind === "context_length") return new GatewayError("context_length_exceeded", `${provider}: ${err.message}`, { details });
+  if (kind === "content_policy") return new GatewayError("content_policy", `${provider}: ${err.message}`, { details });
+  // The gateway's own misconfiguration, not the client's: the provider's words (which may quote the key) stay out.
+  if (err.status === 401 || err.status === 403) {
+    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status})`, { details });
+  }
+  if (err.status === 429) {
+    const headers: Record<string, string> = err.retryAfterMs !== undefined ? { "retry-after": String(Math.ceil(err.retryAfterMs / 1000)) } : {};
+    return new GatewayError("rate_limited", `${provider}: ${err.message}`, { headers, details });
+  }
+  if (err.status >= 400 && err.status < 500) {
+    return new GatewayError("bad_request", `${provider}: ${err.message}`, { status: err.status, details });
+  }
+  return new GatewayError("upstream_error", `${provider} failed (${err.status}): ${err.message}`, { details });
+}

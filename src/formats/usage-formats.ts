@@ -84,3 +84,23 @@ export function openAIUsageFromTokens(t: TokenCounts): Record<string, unknown> {
     completion_tokens_details: { reasoning_tokens: t.reasoning_tokens },
   };
 }
+
+interface ResponsesUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  input_tokens_details?: { cached_tokens?: number } | null;
+  output_tokens_details?: { reasoning_tokens?: number } | null;
+}
+
+/** Token counts from a Response's `usage` (input tokens include the cached ones, as chat's prompt tokens do). */
+export function tokensFromResponsesUsage(usage: unknown): TokenCounts | null {
+  if (!usage || typeof usage !== "object") return null;
+  const u = usage as ResponsesUsage;
+  return {
+    prompt_tokens: int(u.input_tokens),
+    completion_tokens: int(u.output_tokens),
+    cached_tokens: int(u.input_tokens_details?.cached_tokens),
+    cache_write_tokens: 0,
+    reasoning_tokens: int(u.output_tokens_details?.reasoning_tokens),
+  };
+}

@@ -5,7 +5,7 @@ import { cachedCatalog, loadCatalog } from "../catalog/load";
 import { trimSlash } from "../providers/openai-compatible";
 import { resolveProvider } from "../providers/registry";
 import { upstreamErrorMessage } from "../providers/upstream";
-import { upstreamTimeouts } from "../routing/attempts";
+import { upstreamTimeouts } from "../core/time-limits";
 import { emptyPlanError } from "../routing/plan";
 import { holdCount } from "./request-hold";
 import { estimatePromptTokens, utf8Length } from "../streaming/estimate";
@@ -52,7 +52,7 @@ export async function countTokens(c: Context<HonoEnv>): Promise<Response> {
     });
   }
 
-  const resolved = resolveProvider(env, counter.provider.id);
+  const resolved = resolveProvider(env, counter.provider);
   if ("unavailable" in resolved) throw new GatewayError("upstream_unreachable", resolved.unavailable);
   const { models: _models, provider: _provider, ...upstreamBody } = body;
   const sent = JSON.stringify({ ...upstreamBody, model: counter.model.upstream_id });

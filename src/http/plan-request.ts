@@ -32,10 +32,10 @@ export async function planRequest(
     // Health goes by the circuits' clock (tests move it), as does the "next probe in" of a refusal.
     now: clockNow(),
     health: healthLookup(),
-    providerUnavailable: (id) => {
-      const r = resolveProvider(env, id);
+    providerUnavailable: (provider) => {
+      const r = resolveProvider(env, provider);
       if ("unavailable" in r) return r.unavailable;
-      return cannotServe?.(catalog.provider(id)?.format ?? r.adapter.format) ?? null;
+      return cannotServe?.(provider.format) ?? null;
     },
   });
   return { policy, route, plan, catalog };

@@ -3,7 +3,7 @@ import type { Env } from "../env";
 import { GatewayError } from "../core/errors";
 import type { GatewayRequest } from "../core/request";
 import type { PolicyDocument } from "../policy/schema";
-import { upstreamTimeouts } from "../routing/attempts";
+import { upstreamTimeouts } from "../core/time-limits";
 import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from "../ledger/allowances";
 import { bucketId, type BudgetSpec } from "../ledger/budget-book";
 import { formatUsd, subunitPricing, usdToSubunits } from "../ledger/cost";

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { decimalAmount } from "../core/decimal";
+import { PRICED_PREMIUM_FEATURES, UNPRICED_PREMIUM_FEATURES } from "../providers/premium";
 
 /**
  * A team's policy document, shared by the Worker and the CLI (`switchyard policy validate|push`).
@@ -66,9 +67,6 @@ export const RateLimit = z.strictObject({
  * Features a provider bills beyond its token prices. Served only when the team's policy allows them and the
  * gateway can price them from the provider's usage report; the others are always refused.
  */
-export const PRICED_PREMIUM_FEATURES = ["web_search"] as const;
-export const UNPRICED_PREMIUM_FEATURES = ["service_tier", "web_search_options", "web_plugin", "server_tools", "mcp_servers", "context_1m"] as const;
-export type PremiumFeature = (typeof PRICED_PREMIUM_FEATURES)[number] | (typeof UNPRICED_PREMIUM_FEATURES)[number];
 
 const PricedFeature = z.string().superRefine((v, ctx) => {
   if ((PRICED_PREMIUM_FEATURES as readonly string[]).includes(v)) return;

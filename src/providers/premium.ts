@@ -1,8 +1,13 @@
 import { GatewayError } from "../core/errors";
 import type { GatewayRequest } from "../core/request";
-import { PRICED_PREMIUM_FEATURES, type PolicyDocument, type PremiumFeature } from "../policy/schema";
+import type { PolicyDocument } from "../policy/schema";
 import type { Plan, PlannedAttempt } from "../routing/plan";
 import type { Json } from "../formats/translate-common";
+
+/** Features a policy may allow (the gateway can price them), and those it cannot price, which stay refused. */
+export const PRICED_PREMIUM_FEATURES = ["web_search"] as const;
+export const UNPRICED_PREMIUM_FEATURES = ["service_tier", "web_search_options", "web_plugin", "server_tools", "mcp_servers", "context_1m"] as const;
+export type PremiumFeature = (typeof PRICED_PREMIUM_FEATURES)[number] | (typeof UNPRICED_PREMIUM_FEATURES)[number];
 
 /*
  * Features a provider bills beyond its token prices: a priority (or flex) service tier, web search (OpenAI's

@@ -1,3 +1,4 @@
+import type { ProviderInfo } from "../catalog/types";
 import type { Env } from "../env";
 import { anthropicAdapter } from "./anthropic";
 import { geminiAdapter } from "./gemini";
@@ -19,14 +20,20 @@ const ADAPTERS: ProviderAdapter[] = [
   mockAdapter,
 ];
 
-const byId = new Map(ADAPTERS.map((a) => [a.id, a]));
+const builtIn = new Map(ADAPTERS.map((a) => [a.id, a]));
+/** Adapters of the gateway config's providers, one per catalog entry: a new config brings new entries. */
+const custom = new WeakMap<ProviderInfo, ProviderAdapter>();
 
-export function adapterFor(providerId: string): ProviderAdapter | undefined {
-  return byId.get(providerId);
-}
-
-export function registerAdapter(adapter: ProviderAdapter): void {
-  byId.set(adapter.id, adapter);
+/** The adapter of a catalog provider: a built-in one, or an OpenAI-compatible one for a custom provider. */
+export function adapterFor(provider: ProviderInfo): ProviderAdapter | undefined {
+  if (!provider.custom) return builtIn.get(provider.id);
+  let adapter = custom.get(provider);
+  if (!adapter) {
+    const { key_var, responses } = provider.custom;
+    adapter = { ...openAICompatible(provider.id, provider.default_base_url, { responses }), keyVar: key_var };
+    custom.set(provider, adapter);
+  }
+  return adapter;
 }
 
 function envString(env: Env, name: string): string | undefined {
@@ -43,9 +50,9 @@ export function mockEnabled(env: Env): boolean {
  * The adapter with its key and base URL, or the reason it cannot be used. A provider is usable when its key
  * is set or its base URL is overridden (a local proxy or test double may need no key).
  */
-export function resolveProvider(env: Env, providerId: string): ResolvedProvider | { unavailable: string } {
-  const adapter = byId.get(providerId);
-  if (!adapter) return { unavailable: `no adapter for provider ${providerId}` };
+export function resolveProvider(env: Env, provider: ProviderInfo): ResolvedProvider | { unavailable: string } {
+  const adapter = adapterFor(provider);
+  if (!adapter) return { unavailable: `no adapter for provider ${provider.id}` };
   if (adapter === mockAdapter) {
     return mockEnabled(env)
       ? { adapter, baseUrl: adapter.defaultBaseUrl, apiKey: undefined }
@@ -53,15 +60,15 @@ export function resolveProvider(env: Env, providerId: string): ResolvedProvider 
   }
   const apiKey = envString(env, adapter.keyVar);
   const baseOverride = envString(env, adapter.baseUrlVar);
-  if (!apiKey && !baseOverride) return { unavailable: `provider ${providerId} is not configured (${adapter.keyVar} unset)` };
+  if (!apiKey && !baseOverride) return { unavailable: `provider ${provider.id} is not configured (${adapter.keyVar} unset)` };
   return { adapter, baseUrl: baseOverride ?? adapter.defaultBaseUrl, apiKey };
 }
 
-/** The API key of every provider this deployment has configured (built in and custom), as set. */
-export function configuredKeys(env: Env): string[] {
+/** The API key of every provider of `providers` (built in and custom) this deployment has set. */
+export function configuredKeys(env: Env, providers: readonly ProviderInfo[]): string[] {
   const keys: string[] = [];
-  for (const adapter of byId.values()) {
-    const key = envString(env, adapter.keyVar);
+  for (const adapter of [...builtIn.values(), ...providers.filter((p) => p.custom).map(adapterFor)]) {
+    const key = adapter && envString(env, adapter.keyVar);
     if (key) keys.push(key);
   }
   return keys;

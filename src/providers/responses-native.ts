@@ -1,6 +1,5 @@
 import type { CatalogModel } from "../catalog/types";
 import type { GatewayRequest } from "../core/request";
-import type { TokenCounts } from "../ledger/cost";
 import type { PlannedAttempt } from "../routing/plan";
 import { GATEWAY_ONLY_FIELDS } from "./bodies";
 import { adapterFor } from "./registry";
@@ -14,7 +13,7 @@ import { adapterFor } from "./registry";
 
 /** Whether this attempt passes the client's Responses body through to the provider's own Responses API. */
 export function servesResponsesNatively(greq: GatewayRequest, planned: PlannedAttempt): boolean {
-  return greq.respondAs === "responses" && greq.responsesBody !== undefined && adapterFor(planned.provider.id)?.responses !== undefined;
+  return greq.respondAs === "responses" && greq.responsesBody !== undefined && adapterFor(planned.provider)?.responses !== undefined;
 }
 
 /** The client's Responses body as sent upstream: the upstream model id, no routing fields, never stored. */
@@ -28,26 +27,4 @@ export function nativeResponsesBody(greq: GatewayRequest, planned: PlannedAttemp
 export function responsesOutputCap(body: Record<string, unknown>, model: CatalogModel): number {
   const cap = body.max_output_tokens;
   return typeof cap === "number" && Number.isFinite(cap) && cap > 0 ? Math.ceil(cap) : model.max_output;
-}
-
-const int = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
-
-interface ResponsesUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  input_tokens_details?: { cached_tokens?: number } | null;
-  output_tokens_details?: { reasoning_tokens?: number } | null;
-}
-
-/** Token counts from a Response's `usage` (input tokens include the cached ones, as chat's prompt tokens do). */
-export function tokensFromResponsesUsage(usage: unknown): TokenCounts | null {
-  if (!usage || typeof usage !== "object") return null;
-  const u = usage as ResponsesUsage;
-  return {
-    prompt_tokens: int(u.input_tokens),
-    completion_tokens: int(u.output_tokens),
-    cached_tokens: int(u.input_tokens_details?.cached_tokens),
-    cache_write_tokens: 0,
-    reasoning_tokens: int(u.output_tokens_details?.reasoning_tokens),
-  };
 }

@@ -1,3 +1,4 @@
+import { lastCatalog } from "../catalog/load";
 import type { Env } from "../env";
 import { configuredKeys } from "./registry";
 
@@ -20,7 +21,7 @@ const MIN_SECRET_LENGTH = 8;
 /** The secrets of this deployment a message must never carry. */
 export function gatewaySecrets(env: Env): string[] {
   const admin = typeof env.ADMIN_TOKEN === "string" ? [env.ADMIN_TOKEN] : [];
-  return [...configuredKeys(env), ...admin].filter((s) => s.length >= MIN_SECRET_LENGTH);
+  return [...configuredKeys(env, lastCatalog().providers), ...admin].filter((s) => s.length >= MIN_SECRET_LENGTH);
 }
 
 export function scrubSecrets(text: string, secrets: readonly string[]): string {

@@ -1,22 +1,5 @@
+import { AttemptError } from "../core/errors";
 import type { ResolvedProvider } from "./types";
-
-/** Why an attempt at one provider failed, and whether another try (here or elsewhere) could succeed. */
-export class AttemptError extends Error {
-  constructor(
-    /** The provider's HTTP status, or 0 when none arrived. */
-    readonly status: number,
-    message: string,
-    readonly kind: "unreachable" | "timeout" | "http" | "cancelled",
-    readonly retryAfterMs?: number,
-    /**
-     * A time limit fired that the client set below the gateway's own (policy or default): the failure is the
-     * client's choice and says nothing about the provider's health.
-     */
-    readonly byClient = false,
-  ) {
-    super(message);
-  }
-}
 
 export type UpstreamEndpoint = "chat" | "embeddings" | "responses";
 

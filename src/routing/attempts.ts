@@ -1,51 +1,19 @@
 import type { CatalogModel } from "../catalog";
 import type { Env } from "../env";
-import { GatewayError } from "../core/errors";
+import { TIMEOUTS, upstreamTimeouts } from "../core/time-limits";
+import { AttemptError, clientError, GatewayError, type FailureKind } from "../core/errors";
 import type { Attempt } from "../ledger/event";
 import type { TimeoutName, TimeoutSettings } from "../policy/route";
 import { resolveProvider } from "../providers/registry";
 import { scrubberFor } from "../providers/secrets";
 import type { ResolvedProvider } from "../providers/types";
-import { AttemptError, retryAfterMs, sendUpstream, upstreamErrorMessage, type UpstreamEndpoint } from "../providers/upstream";
+import { retryAfterMs, sendUpstream, upstreamErrorMessage, type UpstreamEndpoint } from "../providers/upstream";
 import { awaitFirstToken, FirstTokenGuard, type ChunkSource, type GuardHooks } from "../streaming/first-token";
 import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
-import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode, type FailureKind } from "./retry";
-
-/**
- * Default time limits (ms), sized for interactive use: a client waiting on a silent provider is better served
- * by the fallback. A policy's `routing.timeouts_ms` replaces them (up or down); a request's
- * `provider.timeouts_ms` only lowers them.
- */
-export const TIMEOUTS = {
-  /** Stream: response headers from the provider. */
-  headers: 15_000,
-  /** Stream: the first token, counted from the request's send (models that reason first: `first_token_reasoning`). */
-  first_token: 15_000,
-  first_token_reasoning: 120_000,
-  /** Stream: silence between chunks. */
-  idle: 20_000,
-  /** Whole request, retries included (a non-stream answer arrives only when complete). */
-  total: 300_000,
-};
+import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode } from "./retry";
 
 export const DEFAULT_RETRIES = 2;
-
-/**
- * The gateway-wide defaults: TIMEOUTS, unless the UPSTREAM_HEADERS_TIMEOUT_MS, UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
- * UPSTREAM_IDLE_TIMEOUT_MS or UPSTREAM_TOTAL_TIMEOUT_MS vars say otherwise.
- */
-export function upstreamTimeouts(env: Env): typeof TIMEOUTS {
-  const ms = (v: unknown, dflt: number) => (typeof v === "string" && Number(v) > 0 ? Number(v) : dflt);
-  const firstToken = ms(env.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS, 0);
-  return {
-    headers: ms(env.UPSTREAM_HEADERS_TIMEOUT_MS, TIMEOUTS.headers),
-    first_token: firstToken || TIMEOUTS.first_token,
-    first_token_reasoning: firstToken || TIMEOUTS.first_token_reasoning,
-    idle: ms(env.UPSTREAM_IDLE_TIMEOUT_MS, TIMEOUTS.idle),
-    total: ms(env.UPSTREAM_TOTAL_TIMEOUT_MS, TIMEOUTS.total),
-  };
-}
 
 export type Timeouts = Record<TimeoutName, number>;
 
@@ -345,7 +313,7 @@ async function tryOnce(
   early: boolean,
 ): Promise<TryResult> {
   const providerId = planned.provider.id;
-  const resolved = resolveProvider(input.env, providerId) as ResolvedProvider;
+  const resolved = resolveProvider(input.env, planned.provider) as ResolvedProvider;
   const t0 = Date.now();
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
@@ -469,24 +437,3 @@ function toAttemptError(err: unknown, signal: AbortSignal, scrub: (text: string)
   return new AttemptError(0, scrub(`could not reach the provider: ${String((err as Error)?.message ?? err)}`), "unreachable");
 }
 
-/** The error a client sees when no attempt succeeded, in our shape, with the provider's status for 4xx. */
-export function clientError(err: AttemptError, provider: string, kind: FailureKind = null, model?: string): GatewayError {
-  const details = model ? { provider, model } : { provider };
-  if (err.kind === "timeout") return new GatewayError("upstream_timeout", err.message, { details });
-  if (err.kind === "cancelled") return new GatewayError("request_timeout", "the client disconnected", { details });
-  if (err.kind === "unreachable") return new GatewayError("upstream_unreachable", `${provider}: ${err.message}`, { details });
-  if (kind === "context_length") return new GatewayError("context_length_exceeded", `${provider}: ${err.message}`, { details });
-  if (kind === "content_policy") return new GatewayError("content_policy", `${provider}: ${err.message}`, { details });
-  // The gateway's own misconfiguration, not the client's: the provider's words (which may quote the key) stay out.
-  if (err.status === 401 || err.status === 403) {
-    return new GatewayError("upstream_error", `${provider} rejected the gateway's credentials (${err.status})`, { details });
-  }
-  if (err.status === 429) {
-    const headers: Record<string, string> = err.retryAfterMs !== undefined ? { "retry-after": String(Math.ceil(err.retryAfterMs / 1000)) } : {};
-    return new GatewayError("rate_limited", `${provider}: ${err.message}`, { headers, details });
-  }
-  if (err.status >= 400 && err.status < 500) {
-    return new GatewayError("bad_request", `${provider}: ${err.message}`, { status: err.status, details });
-  }
-  return new GatewayError("upstream_error", `${provider} failed (${err.status}): ${err.message}`, { details });
-}

@@ -35,7 +35,7 @@ export interface PlanInput {
   models: string[];
   catalog: Catalog;
   /** Why a provider cannot take traffic now (unconfigured, disabled), or null when it can. */
-  providerUnavailable: (providerId: string) => string | null;
+  providerUnavailable: (provider: ProviderInfo) => string | null;
   /** The request's routing fields merged under the team policy; absent: no policy, request order. */
   route?: Route;
   /** Circuit state and moving averages per provider+model. */
@@ -85,7 +85,7 @@ export function planAttempts(input: PlanInput): Plan {
           plan.excluded.push({ model: model.id, provider: provider.id, ...why });
           continue;
         }
-        const unavailable = input.providerUnavailable(provider.id);
+        const unavailable = input.providerUnavailable(provider);
         if (unavailable) {
           plan.excluded.push({ model: model.id, provider: provider.id, reason: unavailable });
           continue;

@@ -1,4 +1,4 @@
-import type { AttemptError } from "../providers/upstream";
+import type { AttemptError, FailureKind } from "../core/errors";
 
 /**
  * What to do after a failed attempt, and how long to wait before trying the same provider again.
@@ -10,8 +10,6 @@ import type { AttemptError } from "../providers/upstream";
  * - stop: the answer would be the same anywhere (content policy, a malformed request, the client left).
  */
 export type Decision = "retry" | "next" | "stop";
-
-export type FailureKind = "context_length" | "content_policy" | null;
 
 /** Retry-After past this fails over at once instead of waiting. */
 export const RETRY_AFTER_CAP_MS = 5_000;

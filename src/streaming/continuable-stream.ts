@@ -1,6 +1,6 @@
 import { costOf, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
-import { AttemptError } from "../providers/upstream";
+import { AttemptError } from "../core/errors";
 import type { Served } from "../routing/attempts";
 import type { AnswerSoFar, Continuation } from "../routing/continue";
 import type { PlannedAttempt } from "../routing/plan";

@@ -1,5 +1,5 @@
 import type { WireFormat } from "../catalog/types";
-import { AttemptError } from "../providers/upstream";
+import { AttemptError } from "../core/errors";
 import { concatBytes, eventEnd } from "./sse-bytes";
 
 /**

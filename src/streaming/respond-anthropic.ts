@@ -2,7 +2,7 @@ import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import type { Json } from "../formats/translate-common";
 import { tokensFromAnthropicUsage } from "../formats/usage-formats";
-import { TIMEOUTS } from "../routing/attempts";
+import { TIMEOUTS } from "../core/time-limits";
 import { pumpAnthropicStream } from "./anthropic-passthrough";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import type { StreamEnd } from "./openai-passthrough";

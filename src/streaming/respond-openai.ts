@@ -1,7 +1,7 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../formats/openai-usage";
-import { TIMEOUTS } from "../routing/attempts";
+import { TIMEOUTS } from "../core/time-limits";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";

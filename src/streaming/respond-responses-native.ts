@@ -1,8 +1,8 @@
 import { usdNumber, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
-import { tokensFromResponsesUsage } from "../providers/responses-native";
+import { tokensFromResponsesUsage } from "../formats/usage-formats";
 import { responsesUsage } from "../formats/translate-responses";
-import { TIMEOUTS } from "../routing/attempts";
+import { TIMEOUTS } from "../core/time-limits";
 import type { ChunkSource } from "./first-token";
 import { ClientPipe } from "./client-pipe";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";

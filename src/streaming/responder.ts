@@ -6,9 +6,7 @@ import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
 import type { PlannedAttempt } from "../routing/plan";
 import type { CompletionLog } from "./completion-log";
-import { GatewayError } from "../core/errors";
-import { AttemptError } from "../providers/upstream";
-import { clientError } from "../routing/attempts";
+import { AttemptError, clientError, GatewayError } from "../core/errors";
 
 /** What a responder needs to turn a provider's 2xx answer into the client's response and a usage record. */
 export interface ResponderContext {

@@ -1,7 +1,7 @@
 import type { TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
-import { AttemptError } from "../providers/upstream";
-import { TIMEOUTS } from "../routing/attempts";
+import { AttemptError } from "../core/errors";
+import { TIMEOUTS } from "../core/time-limits";
 import { StreamState, type PivotChunk } from "./pivot";
 import { readFailure } from "./client-pipe";
 import { servedHeaders, type ResponderContext } from "./responder";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/core/errors";
-import { AttemptError } from "../../src/providers/upstream";
+import { AttemptError } from "../../src/core/errors";
 import { readFailure } from "../../src/streaming/client-pipe";
 
 describe("readFailure: how a stream whose read failed ends", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { builtinCatalog } from "../../src/catalog";
 import { mergeConfig } from "../../src/catalog/config";
+import { adapterFor } from "../../src/providers/registry";
 import { describeConfigError, GatewayConfig } from "../../src/catalog/config-schema";
 import { costOf, usdToSubunits } from "../../src/ledger/cost";
 import { plainDecimal } from "../../src/core/decimal";
@@ -39,7 +40,7 @@ describe("gateway config schema", () => {
     expect(error({ providers: [{ ...provider, prefill: "always" }] })).toMatch(/^providers\[0\]\.prefill: /);
     for (const prefill of ["assistant", "prefix"] as const) {
       const cfg = GatewayConfig.parse({ providers: [{ ...provider, prefill }], models: [model] });
-      expect(mergeConfig(builtinCatalog, cfg, "2026-11-20").catalog.provider("acme")!.prefill).toBe(prefill);
+      expect(mergeConfig(builtinCatalog, cfg, "2026-11-20").provider("acme")!.prefill).toBe(prefill);
     }
   });
 
@@ -63,7 +64,8 @@ describe("mergeConfig", () => {
       providers: [provider],
       models: [model, { id: "openai/gpt-4o-mini", context_length: 128000, pricing: { prompt: "0.0000001", completion: "0.0000002" } }],
     });
-    const { catalog, adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const catalog = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const adapters = [adapterFor(catalog.provider("acme")!)!];
     const m = catalog.model("acme/llama-70b")!;
     expect(m).toMatchObject({ provider: "acme", upstream_id: "llama-70b", max_output: 131072, prices_as_of: "2026-11-20", capabilities: { tools: true, vision: true } });
     expect(catalog.provider("acme")).toMatchObject({ format: "openai", data_policy: { training: true, zdr: false } });
@@ -79,7 +81,8 @@ describe("mergeConfig", () => {
 
   it("a provider with responses: true serves the Responses API at <base_url>/responses; without it, none", () => {
     const cfg = GatewayConfig.parse({ providers: [{ ...provider, responses: true }, { ...provider, id: "plain", api_key_secret: "PLAIN_API_KEY" }] });
-    const { adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const catalog = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const adapters = [adapterFor(catalog.provider("acme")!)!, adapterFor(catalog.provider("plain")!)!];
     expect(adapters[0]!.responses?.url("https://llm.acme.example/v1/")).toBe("https://llm.acme.example/v1/responses");
     expect(adapters[1]!.responses).toBeUndefined();
     expect(GatewayConfig.safeParse({ providers: [{ ...provider, responses: "yes" }] }).success).toBe(false);
@@ -96,7 +99,8 @@ describe("embedding models in the config", () => {
         { id: "openai/text-embedding-3-small", context_length: 8192, pricing: { prompt: "0.00000001", completion: "0" } },
       ],
     });
-    const { catalog, adapters } = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const catalog = mergeConfig(builtinCatalog, cfg, "2026-11-20");
+    const adapters = [adapterFor(catalog.provider("acme")!)!];
     expect(catalog.model("acme/embed")).toMatchObject({ kind: "embedding", max_output: 0, capabilities: { tools: false, vision: false, json_mode: false, reasoning: false } });
     expect(catalog.model("acme/llama-70b")).toBeUndefined();
     expect(catalog.model("openai/text-embedding-3-small")).toMatchObject({ kind: "embedding", pricing: { prompt: "0.00000001" } });

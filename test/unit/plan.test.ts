@@ -40,7 +40,7 @@ describe("planAttempts", () => {
     const plan = planAttempts({
       models: ["mock/echo", "openai/gpt-4o-mini"],
       catalog: builtinCatalog,
-      providerUnavailable: (p) => (p === "mock" ? "the mock provider is off (MOCK_PROVIDER)" : null),
+      providerUnavailable: (p) => (p.id === "mock" ? "the mock provider is off (MOCK_PROVIDER)" : null),
     });
     expect(ids(plan)).toEqual(["openai:openai/gpt-4o-mini"]);
     expect(plan.excluded).toEqual([{ model: "mock/echo", provider: "mock", reason: "the mock provider is off (MOCK_PROVIDER)" }]);

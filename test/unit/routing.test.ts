@@ -4,11 +4,12 @@ import { builtinCatalog } from "../../src/catalog";
 import { resolveRoute, splitSuffix } from "../../src/policy/route";
 import { defaultPolicy, PolicyDocument, type PolicyInput } from "../../src/policy/schema";
 import { applyReport, circuitConfig, DEFAULT_CIRCUIT, newRecord, viewOf, type HealthView } from "../../src/routing/circuit";
-import { effectiveTimeouts, upstreamTimeouts } from "../../src/routing/attempts";
+import { effectiveTimeouts } from "../../src/routing/attempts";
+import { upstreamTimeouts } from "../../src/core/time-limits";
 import type { Env } from "../../src/env";
 import { emptyPlanError, planAttempts } from "../../src/routing/plan";
 import { classifyFailure, decide, MIN_SPACING_MS, retryDelay, RETRY_AFTER_CAP_MS } from "../../src/routing/retry";
-import { AttemptError } from "../../src/providers/upstream";
+import { AttemptError } from "../../src/core/errors";
 
 const available = () => null;
 const policy = (doc: Omit<PolicyInput, "team">) => PolicyDocument.parse({ team: "t", ...doc });
