@@ -8,7 +8,8 @@ import { Allowances, RefusedError, type Hold, type RateNeed, type Refusal } from
 import { bucketId, type BudgetSpec } from "../ledger/budget-book";
 import { formatUsd, subunitPricing, usdToSubunits } from "../ledger/cost";
 import type { UsageEvent } from "../ledger/event";
-import type { AllowanceReply, AllowanceRequest } from "../ledger/ledger-do";
+import { ledgerClient } from "../ledger/client";
+import type { AllowanceRequest } from "../ledger/ledger-do";
 import { windowOf } from "../ledger/periods";
 import { tokensOfBytes } from "../streaming/estimate";
 import type { RateSpec } from "../ledger/rate-book";
@@ -39,26 +40,11 @@ const IMAGE_TOKENS = 2_000;
  */
 const TOOL_PROMPT_TOKENS = 1_000;
 
-async function callLedger(env: Env, team: string, req: AllowanceRequest): Promise<AllowanceReply> {
-  const stub = () => env.LEDGER.get(env.LEDGER.idFromName(team));
-  try {
-    return await stub().allowances(req);
-  } catch {
-    try {
-      return await stub().allowances(req);
-    } catch (err) {
-      // Money is at stake: with no ledger, no request goes ahead.
-      console.error(JSON.stringify({ msg: "ledger unreachable for budgets", team, error: String(err) }));
-      throw new GatewayError("unavailable", "spend limits cannot be checked right now; retry shortly");
-    }
-  }
-}
-
 let isolateAllowances: Allowances | null = null;
 
 /** The isolate's slices of every team's budgets and rate limits, calling the Ledger through `env`. */
 export function allowancesFor(env: Env): Allowances {
-  const call = (team: string, req: AllowanceRequest) => callLedger(env, team, req);
+  const call = (team: string, req: AllowanceRequest) => ledgerClient(env, team).allowances(req);
   return (isolateAllowances ??= new Allowances(call)).useLedger(call);
 }
 

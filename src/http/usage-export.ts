@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import type { Env } from "../env";
 import type { ExportedEvent } from "../ledger/event-book";
+import { ledgerClient } from "../ledger/client";
 import type { HonoEnv } from "./app";
 import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "../core/errors";
@@ -13,9 +13,6 @@ import { generationOut } from "./usage";
  */
 const PAGE = 500;
 
-function ledger(env: Env, team: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(team));
-}
 
 const Instant = z
   .string()
@@ -71,7 +68,7 @@ function csvCell(v: unknown): string {
 export async function usageExport(c: Context<HonoEnv>): Promise<Response> {
   const p = parseWith(ExportParams, c.req.query());
   const team = c.get("caller").team;
-  const stub = ledger(c.env, team);
+  const stub = ledgerClient(c.env, team);
   const encoder = new TextEncoder();
   let cursor = p.cursor;
   let left = p.limit ?? Number.MAX_SAFE_INTEGER;
@@ -121,7 +118,7 @@ const AuditParams = z.object({
 export async function auditExport(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
   const p = parseWith(AuditParams, c.req.query());
-  const page = await ledger(c.env, team).auditPage(p.cursor, p.limit);
+  const page = await ledgerClient(c.env, team).auditPage(p.cursor, p.limit);
   return c.json({ team, anchor: page.anchor, head: page.head, records: page.rows, next_cursor: page.next, seal: page.seal, retention: page.retention, now: page.now });
 }
 
@@ -129,7 +126,7 @@ export async function auditExport(c: Context<HonoEnv>): Promise<Response> {
 export async function auditTotals(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
   const p = parseWith(AuditParams, c.req.query());
-  return c.json({ team, ...(await ledger(c.env, team).auditTotals(p.cursor, p.limit)) });
+  return c.json({ team, ...(await ledgerClient(c.env, team).auditTotals(p.cursor, p.limit)) });
 }
 
 const AckBody = z.strictObject({ cursor: z.number().int().min(0) });
@@ -138,6 +135,6 @@ const AckBody = z.strictObject({ cursor: z.number().int().min(0) });
 export async function exportAck(c: Context<HonoEnv>): Promise<Response> {
   const team = requireOperator(c);
   const body = parseWith(AckBody, (await readJsonBody(c)).json);
-  const r = await ledger(c.env, team).ackExport(body.cursor);
+  const r = await ledgerClient(c.env, team).ackExport(body.cursor);
   return c.json({ team, watermark: r.watermark });
 }

@@ -1,17 +1,14 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import type { Env } from "../env";
 import { formatUsd, usdNumber } from "../ledger/cost";
 import { budgetSpecs, rateSpecs } from "./request-hold";
 import { loadPolicy } from "../policy/load";
 import { USAGE_GROUPS, type UsageEvent, type UsageGroupRow, type UsageTotalsRow } from "../ledger/event";
+import { ledgerClient } from "../ledger/client";
 import type { HonoEnv } from "./app";
 import { parseWith } from "./body";
 import { GatewayError } from "../core/errors";
 
-function ledger(env: Env, team: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(team));
-}
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?$/;
@@ -78,7 +75,7 @@ export async function usage(c: Context<HonoEnv>): Promise<Response> {
   const fromHour = hourBound(from, "from");
   const toHour = hourBound(to, "to");
   if (fromHour > toHour) throw new GatewayError("bad_request", "from is after to", { details: { param: "from" } });
-  const r = await ledger(c.env, caller.team).usage({
+  const r = await ledgerClient(c.env, caller.team).usage({
     from_hour: fromHour,
     to_hour: toHour,
     group_by: p.group_by,
@@ -157,7 +154,7 @@ export async function generation(c: Context<HonoEnv>): Promise<Response> {
   const id = c.req.query("id");
   if (!id) throw new GatewayError("bad_request", "id is required", { details: { param: "id" } });
   const caller = c.get("caller");
-  const e = await ledger(c.env, caller.team).generation(id);
+  const e = await ledgerClient(c.env, caller.team).generation(id);
   if (!e) throw new GatewayError("not_found", `no generation ${id} for team ${caller.team}`);
   return c.json({ data: generationOut(e, caller.team) });
 }
@@ -177,7 +174,7 @@ const GenerationsParams = z.object({
 export async function generations(c: Context<HonoEnv>): Promise<Response> {
   const p = parseWith(GenerationsParams, c.req.query());
   const caller = c.get("caller");
-  const r = await ledger(c.env, caller.team).recent(p.limit, p.before);
+  const r = await ledgerClient(c.env, caller.team).recent(p.limit, p.before);
   return c.json({
     data: r.events.map((e) => generationOut(e, caller.team)),
     has_more: r.next !== null,
@@ -193,7 +190,7 @@ export async function keyInfo(c: Context<HonoEnv>): Promise<Response> {
   const now = Date.now();
   const specs = budgetSpecs(policy, key.id, null, now);
   const rates = rateSpecs(policy, key.id);
-  const r = await ledger(c.env, caller.team).keyReport(key.id, specs, [...rates.rpm, ...rates.tpm], now);
+  const r = await ledgerClient(c.env, caller.team).keyReport(key.id, specs, [...rates.rpm, ...rates.tpm], now);
   const budgets = specs.map((spec, i) => {
     const st = r.budgets[i]!;
     const remaining = st.available > 0n ? st.available : 0n;

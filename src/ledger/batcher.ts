@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { ledgerClient } from "./client";
 import type { UsageEvent } from "./event";
 
 /**
@@ -28,14 +29,10 @@ const open = new Map<string, OpenBatch>();
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function ledgerFor(env: Env, team: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(team));
-}
-
 async function writeBatch(env: Env, team: string, events: UsageEvent[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await ledgerFor(env, team).record(events);
+      await ledgerClient(env, team).record(events);
       return;
     } catch (err) {
       const wait = RETRY_DELAYS_MS[attempt];

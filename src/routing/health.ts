@@ -1,5 +1,6 @@
 import { now as clockNow } from "../core/clock";
 import type { Env } from "../env";
+import { healthClient } from "./health-client";
 import {
   applyReport,
   circuitConfig,
@@ -164,10 +165,10 @@ function sync(env: Env, waitUntil: WaitUntil): Promise<void> {
   pending = [];
   const startedAt = changes;
   lastSync = Date.now();
-  const ns = env.HEALTH!;
+  const health = healthClient(env)!;
   const running = (async () => {
     try {
-      const shared = await ns.get(ns.idFromName("global")).report(batch);
+      const shared = await health.report(batch);
       for (const [key, rec] of Object.entries(shared)) {
         if ((localChange.get(key) ?? 0) > startedAt) continue;
         records.set(key, rec);
@@ -200,14 +201,14 @@ export function resetLocalHealth(): void {
 
 /** The circuit breakers as one request's attempt loop uses them; probes are claimed in the Health object. */
 export function healthGate(env: Env, waitUntil: (p: Promise<unknown>) => void) {
-  const stub = () => env.HEALTH!.get(env.HEALTH!.idFromName("global"));
-  const claim = env.HEALTH ? (key: string) => stub().claimProbe(key, PROBE_CLAIM_MS, holder()) : undefined;
+  const health = healthClient(env);
+  const claim = health ? (key: string) => health.claimProbe(key, PROBE_CLAIM_MS, holder()) : undefined;
   return {
     admit: (p: { provider: { id: string }; model: { id: string } }) => admit(p.provider.id, p.model.id, clockNow(), claim),
     report: (p: { provider: { id: string }; model: { id: string } }, o: Outcome) => reportOutcome(env, waitUntil, p.provider.id, p.model.id, o),
     release: (p: { provider: { id: string }; model: { id: string } }) => {
       releaseProbe(p.provider.id, p.model.id);
-      if (env.HEALTH) waitUntil(stub().releaseProbe(healthKey(p.provider.id, p.model.id)).catch(() => {}));
+      if (health) waitUntil(health.releaseProbe(healthKey(p.provider.id, p.model.id)).catch(() => {}));
     },
   };
 }
