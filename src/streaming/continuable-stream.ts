@@ -10,7 +10,7 @@ import { StreamState, type PivotChunk, type PivotDelta } from "./pivot";
 import { DECODE } from "./respond-translated";
 import { servedHeaders, type ResponderContext } from "./responder";
 import { sseEvents, watchedChunks } from "./sse-parse";
-import { anthropicStreamError, encodeAnthropicStream } from "./translate-openai-to-anthropic";
+import { anthropicStreamError, encodeAnthropicStream } from "./encode-anthropic";
 import type { StreamEnding } from "./translated-stream";
 
 /**

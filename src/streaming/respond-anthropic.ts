@@ -3,11 +3,11 @@ import type { UsageStatus } from "../ledger/event";
 import type { Json } from "../formats/translate-common";
 import { tokensFromAnthropicUsage } from "../formats/usage-formats";
 import { TIMEOUTS } from "../core/time-limits";
-import { pumpAnthropicStream } from "./anthropic-passthrough";
+import { pumpAnthropicStream } from "./pump-anthropic";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
-import type { StreamEnd } from "./openai-passthrough";
+import type { StreamEnd } from "./pump-openai";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
-import { anthropicStreamError } from "./translate-openai-to-anthropic";
+import { anthropicStreamError } from "./encode-anthropic";
 
 /*
  * Anthropic in, Anthropic out. The provider's answer reaches the client as sent, with `usage.cost` added

@@ -3,7 +3,7 @@ import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../formats/openai-usage";
 import { TIMEOUTS } from "../core/time-limits";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
-import { pumpOpenAIStream, type StreamEnd } from "./openai-passthrough";
+import { pumpOpenAIStream, type StreamEnd } from "./pump-openai";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
 
 const encoder = new TextEncoder();

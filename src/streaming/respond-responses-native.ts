@@ -6,7 +6,7 @@ import { TIMEOUTS } from "../core/time-limits";
 import type { ChunkSource } from "./first-token";
 import { ClientPipe } from "./client-pipe";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
-import type { StreamEnd } from "./openai-passthrough";
+import type { StreamEnd } from "./pump-openai";
 import { readAnswerJson, servedHeaders, type ResponderContext } from "./responder";
 import { concatBytes, dataJson, eventEnd, indexOfBytes } from "./sse-bytes";
 

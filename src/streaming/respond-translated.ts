@@ -9,10 +9,10 @@ import { openAIUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage 
 import { encodeOpenAIStream, openAIStreamError, type OpenAIStreamMeta } from "./encode-openai";
 import { answerText, estimateTokens } from "./estimate";
 import { readAnswerJson, registerResponder, servedHeaders, type ResponderContext } from "./responder";
-import { decodeAnthropicStream } from "./translate-anthropic-to-openai";
-import { decodeGeminiStream } from "./translate-gemini-to-openai";
-import { decodeOpenAIStream } from "./translate-openai-chunks";
-import { anthropicStreamError, encodeAnthropicStream, type AnthropicStreamMeta } from "./translate-openai-to-anthropic";
+import { decodeAnthropicStream } from "./decode-anthropic";
+import { decodeGeminiStream } from "./decode-gemini";
+import { decodeOpenAIStream } from "./decode-openai";
+import { anthropicStreamError, encodeAnthropicStream, type AnthropicStreamMeta } from "./encode-anthropic";
 import { translatedStreamResponse } from "./translated-stream";
 import type { PivotChunk, StreamState } from "./pivot";
 import type { SseEvent } from "./sse-parse";

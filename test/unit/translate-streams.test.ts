@@ -7,10 +7,10 @@ import { builtinCatalog } from "../../src/catalog";
 import { encodeOpenAIStream } from "../../src/streaming/encode-openai";
 import { StreamState, type PivotChunk } from "../../src/streaming/pivot";
 import { sseEvents, type SseEvent } from "../../src/streaming/sse-parse";
-import { decodeAnthropicStream } from "../../src/streaming/translate-anthropic-to-openai";
-import { decodeGeminiStream } from "../../src/streaming/translate-gemini-to-openai";
-import { decodeOpenAIStream } from "../../src/streaming/translate-openai-chunks";
-import { encodeAnthropicStream } from "../../src/streaming/translate-openai-to-anthropic";
+import { decodeAnthropicStream } from "../../src/streaming/decode-anthropic";
+import { decodeGeminiStream } from "../../src/streaming/decode-gemini";
+import { decodeOpenAIStream } from "../../src/streaming/decode-openai";
+import { encodeAnthropicStream } from "../../src/streaming/encode-anthropic";
 
 const enc = new TextEncoder();
 async function* bytes(...parts: string[]) {

@@ -1,6 +1,6 @@
 import type { ChunkSource } from "./first-token";
 import type { AnthropicUsage } from "../formats/usage-formats";
-import type { StreamEnd } from "./openai-passthrough";
+import type { StreamEnd } from "./pump-openai";
 import { ClientPipe } from "./client-pipe";
 import { concatBytes, containsBytes, dataJson, eventEnd, textBytes } from "./sse-bytes";
 
