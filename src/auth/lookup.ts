@@ -47,8 +47,3 @@ async function loadRecord(env: Env, hash: string): Promise<KeyRecord | null> {
   if (fromDb) await env.KV.put(kvKeyName(hash), JSON.stringify(fromDb));
   return fromDb;
 }
-
-/** Drops every remembered lookup (tests; a deploy starts with empty isolates anyway). */
-export function clearKeyCache(): void {
-  cache.clear();
-}

@@ -73,7 +73,7 @@ export const ConfigModel = z.strictObject({
 const BUILTIN_IDS = new Set(BUILTIN_PROVIDERS.map((p) => p.id));
 
 /** Secrets of the gateway itself, which a custom provider's key must never be read from. */
-export const GATEWAY_SECRETS: readonly string[] = ["ADMIN_TOKEN", "AUDIT_SIGNING_KEY"];
+const GATEWAY_SECRETS: readonly string[] = ["ADMIN_TOKEN", "AUDIT_SIGNING_KEY"];
 const BUILTIN_KEY_SECRETS = new Set(BUILTIN_PROVIDERS.map((p) => `${p.id.toUpperCase()}_API_KEY`));
 
 /**

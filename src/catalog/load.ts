@@ -49,7 +49,3 @@ async function fetchCatalog(env: Env, now: number): Promise<Catalog> {
   }
   return keep(mergeConfig(builtinCatalog, r.data, stored.pushed_at ?? new Date(now).toISOString().slice(0, 10)), stored.version);
 }
-
-export function clearCatalogCache(): void {
-  cached = null;
-}

@@ -2,7 +2,7 @@
  * The one error type of the gateway. Every failure that reaches a client is a GatewayError,
  * rendered as `{"error": {"code", "message", "type", "request_id"}}` with the status its code maps to.
  */
-export const ERROR_STATUS = {
+const ERROR_STATUS = {
   bad_request: 400,
   invalid_json: 400,
   unsupported_parameter: 400,

@@ -152,7 +152,7 @@ export function openAIToGeminiRequest(body: OpenAIChatBody, target: { maxOutput:
   return out;
 }
 
-export const GEMINI_FINISH: Record<string, string> = {
+const GEMINI_FINISH: Record<string, string> = {
   STOP: "stop",
   MAX_TOKENS: "length",
   SAFETY: "content_filter",

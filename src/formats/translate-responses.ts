@@ -36,7 +36,7 @@ function b64urlDecode(s: string): string | null {
 }
 
 /** Reasoning details (thinking signatures) as a reasoning item's opaque `encrypted_content`. */
-export function carryReasoning(details: ReasoningDetail[] | undefined): string | undefined {
+function carryReasoning(details: ReasoningDetail[] | undefined): string | undefined {
   if (!details || details.length === 0) return undefined;
   return CARRIED_REASONING + b64urlEncode(JSON.stringify(details));
 }

@@ -25,7 +25,7 @@ declare module "hono" {
   }
 }
 
-export function newRequestId(): string {
+function newRequestId(): string {
   return `gen-${Math.floor(Date.now() / 1000)}-${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
 }
 
@@ -48,7 +48,7 @@ const ROUTES: Record<string, string[]> = {
 };
 
 /** The most request header bytes (names and values) the gateway reads: more is 431, before any other work. */
-export const MAX_HEADER_BYTES = 32 * 1024;
+const MAX_HEADER_BYTES = 32 * 1024;
 
 function headerBytes(headers: Headers): number {
   let n = 0;

@@ -4,21 +4,21 @@ import type { Env } from "../env";
 import type { HonoEnv } from "./app";
 import { GatewayError } from "../core/errors";
 
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long a client may take to send its whole body: a slow sender holds a request open no longer. */
-export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 /** After refusing a body part-way, how much more of it is read and dropped, and for how long (see `drain`). */
 const LINGER_MS = 1_000;
 const LINGER_BYTES = 16 * 1024 * 1024;
 /** The deepest nesting of arrays and objects a body may have, in any field (deeper JSON can exhaust stacks). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
-export function maxBodyBytes(env: Env): number {
+function maxBodyBytes(env: Env): number {
   const v = Number(env.MAX_BODY_BYTES);
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_BODY_BYTES;
 }
 
-export function bodyTimeoutMs(env: Env): number {
+function bodyTimeoutMs(env: Env): number {
   const v = Number(env.BODY_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_BODY_TIMEOUT_MS;
 }

@@ -22,7 +22,7 @@ import type { GatewayRequest } from "../core/request";
 import { ProviderPreferences } from "./schemas";
 
 /** The most inputs one request may embed (OpenAI's limit). */
-export const MAX_INPUTS = 2048;
+const MAX_INPUTS = 2048;
 
 /** Why `input` is not one of OpenAI's four shapes (a string, strings, token ids, arrays of token ids), or null. */
 function inputProblem(input: unknown): string | null {

@@ -32,7 +32,7 @@ const MessagesRequest = z
   .refine((r) => r.model !== undefined || r.models !== undefined, { message: "model is required", path: ["model"] });
 
 /** Anthropic's error `type` for a status, so the Anthropic SDK raises its own error classes. */
-export function anthropicErrorType(status: number): string {
+function anthropicErrorType(status: number): string {
   if (status === 401) return "authentication_error";
   if (status === 402) return "billing_error";
   if (status === 403) return "permission_error";

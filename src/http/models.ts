@@ -16,7 +16,7 @@ const FORMAT_PARAMETERS: Record<WireFormat, string[]> = {
   gemini: ["max_tokens", "temperature", "top_p", "top_k", "stop", "seed", "frequency_penalty", "presence_penalty"],
 };
 
-export function supportedParameters(model: CatalogModel, format: WireFormat): string[] {
+function supportedParameters(model: CatalogModel, format: WireFormat): string[] {
   const c = model.capabilities;
   return [
     ...FORMAT_PARAMETERS[format],

@@ -21,7 +21,7 @@ export { RefusedError, type Hold, type LedgerCall, type RateNeed, type Refusal, 
  */
 
 /** Rate tokens taken from the Ledger are used within this window, then what is left goes back. */
-export const RATE_WINDOW_MS = 2_000;
+const RATE_WINDOW_MS = 2_000;
 /** A request waits this long for another's Ledger call before making its own, looking every POLL_MS. */
 const WAIT_FOR_CALL_MS = 3_000;
 const POLL_MS = 1;

@@ -24,7 +24,7 @@ export interface SealRecord {
 
 const SEAL_KEY = "audit_seal";
 
-export function sealStatement(objectId: string, head: ChainLink, anchor: AuditAnchor | null, signedFrom: number, brokenAt: number): string {
+function sealStatement(objectId: string, head: ChainLink, anchor: AuditAnchor | null, signedFrom: number, brokenAt: number): string {
   const a = anchor ? `${anchor.seq}\n${anchor.hash}\n${anchor.hour ?? ""}` : "-\n-\n-";
   return `switchyard-audit-seal-v1\n${objectId}\n${head.seq}\n${head.hash}\n${a}\n${signedFrom}\n${brokenAt}`;
 }

@@ -13,8 +13,8 @@ import type { UsageEvent } from "./event";
  * the request they belong to, and one that crosses requests can fail ("Cannot perform I/O on behalf of a
  * different request") or never settle once its request has ended.
  */
-export const MAX_BATCH = 50;
-export const MAX_DELAY_MS = 100;
+const MAX_BATCH = 50;
+const MAX_DELAY_MS = 100;
 const RETRY_DELAYS_MS = [25, 100, 400];
 
 /** The batch now filling for one team. */

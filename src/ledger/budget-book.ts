@@ -14,9 +14,9 @@ import { big, readBig } from "./schema";
  */
 
 /** How long an isolate may take new reservations from a lease. */
-export const LEASE_WINDOW_MS = 10_000;
+const LEASE_WINDOW_MS = 10_000;
 /** After the window: the longest a request may run (routing's default total timeout) plus the usage flush. */
-export const LEASE_TAIL_MS = 300_000 + 30_000;
+const LEASE_TAIL_MS = 300_000 + 30_000;
 const FLUSH_MARGIN_MS = 30_000;
 /** One isolate gets at most this share of what is still available (so no isolate hoards a budget). */
 const SHARE = 4n;

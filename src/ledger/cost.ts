@@ -5,8 +5,8 @@ import type { ModelPricing } from "../catalog/types";
  * number, so a request's cost is exact. One request's cost fits a JS number (< 2^53 pUSD ≈ $9,007);
  * sums are BigInt in JS and INTEGER (int64, ≈ $9.2M) in SQLite.
  */
-export const SUBUNIT_DIGITS = 12;
-export const SUBUNITS_PER_USD = 10n ** BigInt(SUBUNIT_DIGITS);
+const SUBUNIT_DIGITS = 12;
+const SUBUNITS_PER_USD = 10n ** BigInt(SUBUNIT_DIGITS);
 
 export interface TokenCounts {
   /** Includes cached_tokens and cache_write_tokens, as OpenRouter counts. */

@@ -376,7 +376,7 @@ export class EventBook {
   }
 }
 
-export function toTotals(r: Record<string, SqlStorageValue>): UsageTotalsRow {
+function toTotals(r: Record<string, SqlStorageValue>): UsageTotalsRow {
   const n = (v: SqlStorageValue | undefined) => (typeof v === "number" ? v : 0);
   return {
     requests: n(r.requests),
@@ -390,7 +390,7 @@ export function toTotals(r: Record<string, SqlStorageValue>): UsageTotalsRow {
 }
 
 /** The hashed form of a stored row; insert() hashes exactly what a later read of the row gives back. */
-export function auditRecordOf(r: EventRow): AuditRecord {
+function auditRecordOf(r: EventRow): AuditRecord {
   return {
     seq: r.seq,
     id: r.id,

@@ -56,7 +56,7 @@ function needsOf(greq: GatewayRequest, scanImages: boolean): Needs {
 }
 
 /** Parameters the model cannot honour: `hard` are capabilities, `soft` are parameters its format lacks. */
-export function unsupportedParameters(greq: GatewayRequest, model: CatalogModel, format: WireFormat, needs?: Needs): { hard: string[]; soft: string[] } {
+function unsupportedParameters(greq: GatewayRequest, model: CatalogModel, format: WireFormat, needs?: Needs): { hard: string[]; soft: string[] } {
   const n = needs ?? needsOf(greq, true);
   const c = model.capabilities;
   const hard: string[] = [];

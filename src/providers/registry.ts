@@ -41,7 +41,7 @@ function envString(env: Env, name: string): string | undefined {
   return typeof v === "string" && v !== "" ? v : undefined;
 }
 
-export function mockEnabled(env: Env): boolean {
+function mockEnabled(env: Env): boolean {
   const v = envString(env, "MOCK_PROVIDER");
   return v === "on" || v === "true" || v === "1";
 }

@@ -19,7 +19,7 @@ const MIXED = /(?=.*[A-Za-z])(?=.*[0-9])/;
 const MIN_SECRET_LENGTH = 8;
 
 /** The secrets of this deployment a message must never carry. */
-export function gatewaySecrets(env: Env): string[] {
+function gatewaySecrets(env: Env): string[] {
   const admin = typeof env.ADMIN_TOKEN === "string" ? [env.ADMIN_TOKEN] : [];
   return [...configuredKeys(env, lastCatalog().providers), ...admin].filter((s) => s.length >= MIN_SECRET_LENGTH);
 }

@@ -13,12 +13,12 @@ import type { Outcome } from "./health";
 import type { PlannedAttempt } from "./plan";
 import { classifyFailure, countsAsProviderFailure, decide, MIN_SPACING_MS, pause, retryDelay, upstreamErrorCode } from "./retry";
 
-export const DEFAULT_RETRIES = 2;
+const DEFAULT_RETRIES = 2;
 
 export type Timeouts = Record<TimeoutName, number>;
 
 /** The time limits of one attempt: what the policy and request set, the gateway's defaults for the rest. */
-export function timeoutsFor(settings: TimeoutSettings, model: CatalogModel, defaults: typeof TIMEOUTS = TIMEOUTS): Timeouts {
+function timeoutsFor(settings: TimeoutSettings, model: CatalogModel, defaults: typeof TIMEOUTS = TIMEOUTS): Timeouts {
   return {
     headers: settings.headers ?? defaults.headers,
     first_token: settings.first_token ?? (model.capabilities.reasoning ? defaults.first_token_reasoning : defaults.first_token),

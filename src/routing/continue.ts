@@ -35,7 +35,7 @@ export interface AnswerSoFar {
 }
 
 /** Why `planned` cannot continue `soFar`, or null when it can. */
-export function cannotContinue(greq: GatewayRequest, planned: PlannedAttempt, soFar: AnswerSoFar): string | null {
+function cannotContinue(greq: GatewayRequest, planned: PlannedAttempt, soFar: AnswerSoFar): string | null {
   const prefill = prefillOf(planned);
   if (prefill === "none") return "does not continue a trailing assistant message";
   if (planned.provider.format === "gemini" || (planned.provider.format === "anthropic" && prefill !== "assistant")) return "cannot be sent a prefill";
@@ -49,7 +49,7 @@ export function cannotContinue(greq: GatewayRequest, planned: PlannedAttempt, so
 const thinkingOn = (body: Record<string, unknown>) => ["enabled", "adaptive"].includes(String((body.thinking as { type?: unknown } | undefined)?.type));
 
 /** The upstream body for `planned`, with the answer so far as its trailing assistant message. */
-export function prefilledBody(greq: GatewayRequest, planned: PlannedAttempt, soFar: AnswerSoFar): Record<string, unknown> {
+function prefilledBody(greq: GatewayRequest, planned: PlannedAttempt, soFar: AnswerSoFar): Record<string, unknown> {
   const body = bodyBuilderFor(greq.ingress, planned.provider.format)!(greq, planned);
   const messages = [...((body.messages as Record<string, unknown>[] | undefined) ?? [])];
   const last = messages.at(-1);

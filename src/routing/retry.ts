@@ -14,8 +14,8 @@ export type Decision = "retry" | "next" | "stop";
 /** Retry-After past this fails over at once instead of waiting. */
 export const RETRY_AFTER_CAP_MS = 5_000;
 /** Exponential backoff: first retry after ~BASE, doubling, capped. */
-export const BACKOFF_BASE_MS = 400;
-export const BACKOFF_MAX_MS = 4_000;
+const BACKOFF_BASE_MS = 400;
+const BACKOFF_MAX_MS = 4_000;
 /** Never more than four attempts a second on one provider. */
 export const MIN_SPACING_MS = 250;
 

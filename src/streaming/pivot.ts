@@ -61,6 +61,3 @@ export class StreamState {
     };
   }
 }
-
-/** Upstream SSE events → pivot chunks. Returns when the upstream ends or sends an error (set on the state). */
-export type StreamDecoder<E> = (events: AsyncIterable<E>, state: StreamState) => AsyncGenerator<PivotChunk>;
