@@ -1,9 +1,9 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as GatewayEnv } from "../src/env";
 
+// The test Worker's environment: the gateway's bindings (Cloudflare.Env, from `wrangler types`) and these.
 declare global {
   namespace Cloudflare {
-    interface Env extends GatewayEnv {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
       UPSTREAM_ORIGIN: string;
     }

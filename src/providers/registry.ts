@@ -1,5 +1,5 @@
 import type { ProviderInfo } from "../catalog/types";
-import type { Env } from "../env";
+import { envVar, type Env } from "../env";
 import { anthropicAdapter } from "./anthropic";
 import { geminiAdapter } from "./gemini";
 import { mockAdapter } from "./mock";
@@ -36,13 +36,8 @@ export function adapterFor(provider: ProviderInfo): ProviderAdapter | undefined 
   return adapter;
 }
 
-function envString(env: Env, name: string): string | undefined {
-  const v = env[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
 function mockEnabled(env: Env): boolean {
-  const v = envString(env, "MOCK_PROVIDER");
+  const v = envVar(env, "MOCK_PROVIDER");
   return v === "on" || v === "true" || v === "1";
 }
 
@@ -58,8 +53,8 @@ export function resolveProvider(env: Env, provider: ProviderInfo): ResolvedProvi
       ? { adapter, baseUrl: adapter.defaultBaseUrl, apiKey: undefined }
       : { unavailable: "the mock provider is off (MOCK_PROVIDER)" };
   }
-  const apiKey = envString(env, adapter.keyVar);
-  const baseOverride = envString(env, adapter.baseUrlVar);
+  const apiKey = envVar(env, adapter.keyVar);
+  const baseOverride = envVar(env, adapter.baseUrlVar);
   if (!apiKey && !baseOverride) return { unavailable: `provider ${provider.id} is not configured (${adapter.keyVar} unset)` };
   return { adapter, baseUrl: baseOverride ?? adapter.defaultBaseUrl, apiKey };
 }
@@ -68,7 +63,7 @@ export function resolveProvider(env: Env, provider: ProviderInfo): ResolvedProvi
 export function configuredKeys(env: Env, providers: readonly ProviderInfo[]): string[] {
   const keys: string[] = [];
   for (const adapter of [...builtIn.values(), ...providers.filter((p) => p.custom).map(adapterFor)]) {
-    const key = adapter && envString(env, adapter.keyVar);
+    const key = adapter && envVar(env, adapter.keyVar);
     if (key) keys.push(key);
   }
   return keys;

@@ -1,3 +1,4 @@
+import type { Env } from "../env";
 /**
  * The circuit breaker of one provider+model, and its latency and throughput moving averages, as a plain
  * record and pure transitions. The same code runs in every isolate (on what it sees) and in the Health
@@ -116,8 +117,8 @@ export function applyReport(rec: CircuitRecord, r: HealthReport, cfg: CircuitCon
 }
 
 /** Circuit settings from the environment (CIRCUIT_FAILURES, CIRCUIT_OPEN_MS), defaults otherwise. */
-export function circuitConfig(env: Record<string, unknown>): CircuitConfig {
-  const num = (name: string, dflt: number) => {
+export function circuitConfig(env: Pick<Env, "CIRCUIT_FAILURES" | "CIRCUIT_OPEN_MS" | "CIRCUIT_WINDOW_MS">): CircuitConfig {
+  const num = (name: "CIRCUIT_FAILURES" | "CIRCUIT_OPEN_MS" | "CIRCUIT_WINDOW_MS", dflt: number) => {
     const v = Number(env[name]);
     return Number.isFinite(v) && v > 0 ? v : dflt;
   };

@@ -46,7 +46,7 @@ let lastSync = 0;
 let syncing: Promise<void> | null = null;
 let flushTimer: Promise<void> | null = null;
 
-function num(env: Env, name: string, dflt: number): number {
+function num(env: Env, name: "HEALTH_SYNC_MS" | "HEALTH_PULL_MS", dflt: number): number {
   const v = Number(env[name]);
   return Number.isFinite(v) && v >= 0 ? v : dflt;
 }
