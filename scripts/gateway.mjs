@@ -78,6 +78,11 @@ export async function serveWorker({ name, scriptPath, port = 8787, host = "127.0
   const worker = {
     compatibilityDate,
     compatibilityFlags,
+    // Miniflare otherwise sends every outbound fetch through a Worker of its own that drops CF-Connecting-IP
+    // and adds CF-Worker: a second Worker invocation per upstream call. Nothing here forwards the client's
+    // headers (the gateway builds each upstream request's headers itself), and without the entry Worker no
+    // CF-Connecting-IP is added to a request in the first place.
+    stripCfConnectingIp: false,
     ...options,
     name,
     // Module names are relative to the bundle's folder, which may be outside the working directory.
