@@ -1,14 +1,17 @@
-// What the bench loads: the mock upstream (a child process), the floor and the gateway (each on its own
-// workerd through Miniflare, the way `npm start` serves the gateway), with a seeded team and key.
+// What the bench loads: the mock upstream (a child process); the floors and the gateway, each on its own
+// workerd through Miniflare on a socket of the Worker's own, the way `npm start` serves the gateway, with a
+// seeded team and key; floor-raw, the floor on `workerd serve` with no Miniflare; peers (Portkey, optional).
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { buildWorker, seed, serveWorker, startGateway } from "../scripts/gateway.mjs";
+import { buildWorker, seed, serveWorker, startGateway, wranglerWorkerOptions } from "../scripts/gateway.mjs";
+import { startPortkey } from "./portkey.mjs";
 import { childPids } from "./proc.mjs";
+import { serveRaw } from "./raw.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const MODEL = "openai/gpt-4o-mini";
@@ -87,7 +90,7 @@ export function runtimeLog(name) {
 }
 
 /** A port free on 127.0.0.1 now. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer().once("error", reject);
     srv.listen(0, "127.0.0.1", () => {
@@ -114,9 +117,9 @@ export function bundleSize(outdir) {
  * Starts everything in a fresh temporary state. `peers` are extra targets ({ name, url, headers }).
  * `inspect` ("gateway" or "floor") opens that Worker's workerd to the DevTools protocol on `inspectorPort`
  * of the result (an open inspector with no session attached costs nothing measurable); `buildArgs` adds
- * wrangler flags to the gateway's build.
+ * wrangler flags to the gateway's build. `portkey` ({ dir }) adds Portkey's gateway as the peer `portkey`.
  */
-export async function startTargets({ upstreamPort = 0, peers = [], floor: withFloor = true, inspect, buildArgs = [] } = {}) {
+export async function startTargets({ upstreamPort = 0, peers = [], floor: withFloor = true, inspect, buildArgs = [], portkey } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const cleanup = [() => rmSync(tmp, { recursive: true, force: true })];
   const close = async () => {
@@ -127,7 +130,7 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
     cleanup.push(up.close);
     const upstreamBase = `http://127.0.0.1:${up.port}/v1`;
     const inspectorPort = inspect ? await freePort() : undefined;
-    const logs = { floor: runtimeLog("floor"), gateway: runtimeLog("gateway") };
+    const logs = { floor: runtimeLog("floor"), gateway: runtimeLog("gateway"), portkey: runtimeLog("portkey") };
     const outdir = join(tmp, "bundle");
     const [scriptPath, { key }] = await Promise.all([buildWorker(outdir, buildArgs), seed(join(tmp, "state"))]);
 
@@ -148,6 +151,29 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
     };
     const floor = withFloor ? await serveFloor("floor", "floor.js", inspect === "floor" ? { inspectorPort } : {}) : null;
     const floorJs = withFloor ? await serveFloor("floor-js", "floor-js.js") : null;
+    // The same floor.js on `workerd serve` of a capnp config: the runtime's own limit, no Miniflare.
+    let floorRaw = null;
+    if (withFloor) {
+      const { compatibilityDate, compatibilityFlags } = await wranglerWorkerOptions();
+      const dir = join(tmp, "raw");
+      mkdirSync(dir);
+      floorRaw = await serveRaw({
+        dir,
+        file: join(HERE, "floor.js"),
+        port: await freePort(),
+        compatibilityDate,
+        compatibilityFlags,
+        bindings: { UPSTREAM_URL: `${upstreamBase}/chat/completions` },
+        onOutput: logs.floor.handleRuntimeStdio,
+      });
+      cleanup.push(floorRaw.dispose);
+    }
+    const allPeers = [...peers];
+    if (portkey) {
+      const pk = await startPortkey({ dir: portkey.dir, port: await freePort(), upstreamBase, onOutput: logs.portkey.handleRuntimeStdio });
+      cleanup.push(pk.close);
+      allPeers.push(pk.peer);
+    }
     const gateway = await withPid(() =>
       startGateway({
         port: 0,
@@ -162,12 +188,13 @@ export async function startTargets({ upstreamPort = 0, peers = [], floor: withFl
 
     const targets = [
       { name: "direct", url: `${upstreamBase}/chat/completions`, headers: { authorization: "Bearer sk-bench" }, pid: null },
+      ...(floorRaw ? [{ name: "floor-raw", url: `${floorRaw.url}/v1/chat/completions`, headers: {}, pid: floorRaw.pid }] : []),
       ...(floor ? [{ name: "floor", url: `${floor.url}/v1/chat/completions`, headers: {}, pid: floor.pid }] : []),
       ...(floorJs ? [{ name: "floor-js", url: `${floorJs.url}/v1/chat/completions`, headers: {}, pid: floorJs.pid }] : []),
       { name: "gateway", url: `${gateway.url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, pid: gateway.pid },
-      ...peers.map((p) => ({ ...p, pid: null })),
+      ...allPeers.map((p) => ({ ...p, pid: p.pid ?? null })),
     ].map((t) => ({ ...t, answered: 0 }));
-    return { targets, byName: Object.fromEntries(targets.map((t) => [t.name, t])), up, floor, gateway, key, scriptPath, inspectorPort, logs, bundle: bundleSize(outdir), close };
+    return { targets, byName: Object.fromEntries(targets.map((t) => [t.name, t])), up, floor, floorRaw, gateway, key, scriptPath, inspectorPort, logs, bundle: bundleSize(outdir), close };
   } catch (err) {
     await close();
     throw err;

@@ -1,12 +1,14 @@
-// `npm start`: the gateway on workerd without wrangler's development proxy, with local state.
+// `npm start`: the gateway on workerd, on a socket of its own (no development proxy, no Miniflare entry
+// Worker in front), with local state.
 import { localVars, seed, startGateway } from "./gateway.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const { key } = await seed();
 const gw = await startGateway({ port, vars: localVars({ MOCK_PROVIDER: process.env.MOCK_PROVIDER ?? "on" }) });
 console.log(`
-Switchyard gateway (workerd): ${gw.url}
-Team demo, API key:  ${key}
+Switchyard gateway, served on workerd directly: ${gw.url}
+Usage page:         ${gw.url}/dashboard
+Team demo, API key: ${key}
 
   curl ${gw.url}/v1/chat/completions \\
     -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\
