@@ -1,20 +1,17 @@
 import type { Context } from "hono";
 import * as z from "zod";
 import { now as clockNow } from "../core/clock";
-import { costOf, toSafeSubunits, usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
-import { recordUsage } from "../ledger/batcher";
-import type { UsageEvent, UsageStatus } from "../ledger/event";
-import { holdRequest } from "./request-hold";
+import { usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
+import type { UsageStatus } from "../ledger/event";
 import { GATEWAY_ONLY_FIELDS } from "../providers/bodies";
-import { scrubberFor } from "../providers/secrets";
 import { runAttempts, type Served } from "../routing/attempts";
-import { healthGate, refreshHealth } from "../routing/health";
+import { refreshHealth } from "../routing/health";
 import { keepKind } from "../routing/kind";
 import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
-import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
+import { tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { readAnswerJson, servedHeaders, type ResponderContext } from "../streaming/responder";
 import type { HonoEnv } from "./app";
-import { billAbandoned } from "./abandoned";
+import { RequestLifecycle } from "./lifecycle";
 import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "../core/errors";
 import { planRequest } from "./plan-request";
@@ -93,8 +90,6 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
   const body = json as Record<string, unknown>;
   const input = req.input as string | string[] | number[] | number[][];
   const env = c.env;
-  const requestId = c.get("requestId");
-  const caller = c.get("caller");
   const started = Date.now();
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const models = req.model !== undefined ? [req.model, ...(req.models ?? [])] : req.models!;
@@ -116,26 +111,9 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
     estimatePromptTokens: () => estimateInputTokens(input),
     messages: [],
   };
-  const first = plan.attempts[0]!;
-  const event: UsageEvent = {
-    id: requestId,
-    team: caller.team,
-    key_id: caller.key?.id ?? "admin",
-    user: greq.user,
-    model_requested: models[0]!,
-    model: first.model.id,
-    provider: first.provider.id,
-    status: "error",
-    streamed: false,
-    cancelled: false,
-    estimated: false,
-    ...ZERO_TOKENS,
-    cost: 0,
-    ttfb_ms: null,
-    latency_ms: 0,
-    created_at: started,
-    attempts: [],
-  };
+  // An abandoned attempt's prompt is estimated from the input (every provider gets the same).
+  const life = new RequestLifecycle(c, started, greq, plan.attempts[0]!, () => estimateInputTokens(input));
+  const { event } = life;
   // Every provider gets the same body but for the model name.
   const bodies = new Map<PlannedAttempt, string>();
   const upstreamBody = (planned: PlannedAttempt): string => {
@@ -150,66 +128,28 @@ export async function embeddings(c: Context<HonoEnv>): Promise<Response> {
   };
   // The prompt's bound is the upstream body's bytes (a token covers at least one byte of text, and a token id
   // at least one digit); nothing is generated, so the output cap is 0.
-  const hold = await holdRequest({
-    env, waitUntil, policy, greq, event,
+  await life.holdFor(policy, greq, {
     upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: utf8Length(upstreamBody(a)), outputCap: 0, tools: false })),
   });
-
-  /** Attempts the provider had been sent and the client gave up on: their prompts are billed, estimated. */
-  const abandoned: PlannedAttempt[] = [];
-  const billAbandonedPrompts = () => billAbandoned(event, abandoned, () => estimateInputTokens(input));
-  let finished = false;
-  const finish = (status: UsageStatus): Promise<void> => {
-    if (finished) return Promise.resolve();
-    finished = true;
-    if (status === "cancelled") event.cancelled = true;
-    event.status = status;
-    event.latency_ms = Date.now() - started;
-    hold.settle();
-    if (event.attempts.some((a) => a.error !== undefined)) {
-      const scrub = scrubberFor(env);
-      for (const a of event.attempts) if (a.error !== undefined) a.error = scrub(a.error);
-    }
-    return recordUsage(env, c.executionCtx, event);
-  };
 
   let served: Served;
   try {
     served = await runAttempts({
-      env,
+      ...life.attemptsInput(route),
       attempts: plan.attempts,
       stream: false,
       endpoint: "embeddings",
       bodyFor: upstreamBody,
-      clientSignal: c.req.raw.signal,
-      log: event.attempts,
-      retries: route.retries,
-      timeouts: route.timeouts,
-      gatewayTimeouts: route.gatewayTimeouts,
-      started,
-      health: healthGate(env, waitUntil),
-      onAbandoned: (planned) => abandoned.push(planned),
     });
   } catch (err) {
-    if (abandoned.length > 0) {
-      const last = abandoned.at(-1)!;
-      event.model = last.model.id;
-      event.provider = last.provider.id;
-      billAbandonedPrompts();
-      void finish("cancelled");
-    } else void finish("error");
-    throw err;
+    throw life.failed(err);
   }
 
   const { planned } = served;
-  event.model = planned.model.id;
-  event.provider = planned.provider.id;
-  const bill = (tokens: TokenCounts, estimated: boolean): bigint => {
-    const cost = costOf(tokens, planned.model.pricing);
-    Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
-    return hold.charged(cost + billAbandonedPrompts());
-  };
-  const ctx: ResponderContext = { greq, served, event, requestId, waitUntil, bill, finish };
+  life.servedBy(planned);
+  const bill = (tokens: TokenCounts, estimated: boolean) => life.bill(tokens, estimated, planned.model);
+  const finish = (status: UsageStatus) => life.finish(status);
+  const ctx: ResponderContext = { greq, served, event, requestId: event.id, waitUntil: life.waitUntil, bill, finish };
   const answer = await readAnswerJson(ctx);
   if (!Array.isArray(answer.data)) {
     event.attempts.at(-1)!.ok = false;

@@ -2,7 +2,7 @@ import { GatewayError } from "../core/errors";
 import type { Env } from "../env";
 import type { BudgetSpec } from "./budget-book";
 import type { UsageEvent, UsageQuery } from "./event";
-import type { AllowanceRequest, Ledger } from "./ledger-do";
+import type { AllowanceRequest } from "./ledger-do";
 import type { RateSpec } from "./rate-book";
 
 /**

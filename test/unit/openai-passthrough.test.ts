@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { pumpOpenAIStream, type PassthroughOptions, type PassthroughResult } from "../../src/streaming/pump-openai";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }], usage: null })}\n\n`;
