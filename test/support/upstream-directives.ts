@@ -37,7 +37,7 @@
  *   garbage_at=N      stream: send a malformed event before content event N
  *   faults_first=N    cut_after / stall_after / error_event_after apply to the first N requests of the tag only
  *
- *   KEY@MODEL=V       KEY=V only for requests whose upstream model is MODEL (e.g. status@gpt-4.1=503), so
+ *   KEY@MODEL=V       KEY=V only for requests whose upstream model (Gemini: in the path) is MODEL (e.g. status@gpt-4.1=503), so
  *                     one message can script a primary and its fallback differently; a scoped fail_first or
  *                     faults_first counts that model's requests of the tag
  */

@@ -40,6 +40,12 @@ function splitArgs(json: string): string[] {
 
 export const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
+/** The upstream model a request is for (Gemini names it in the path, the others in the body). */
+export function modelOf(path: string, body: Body): string {
+  const gemini = GEMINI_PATH.exec(path);
+  return gemini ? decodeURIComponent(gemini[1]!) : String(body.model ?? "");
+}
+
 /** The encoder of a path, if the fake serves it. */
 export function encoderFor(path: string): Encoder | undefined {
   if (path === "/v1/chat/completions") return openAIChat;

@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { continueScripted, directives, forModel } from "./upstream-directives";
 import { faultBeforeAnswer, sendReply } from "./upstream-faults";
-import { encoderFor, errorBodyFor } from "./upstream-formats";
+import { encoderFor, errorBodyFor, modelOf } from "./upstream-formats";
 
 export interface ReceivedRequest {
   at: number;
@@ -68,7 +68,7 @@ export async function startFakeUpstream(port = 0): Promise<FakeUpstream> {
         return;
       }
       const all = directives(body);
-      const model = String(body.model ?? "");
+      const model = modelOf(url.pathname, body);
       const d = forModel(all, model);
       const tag = d.tag ?? "";
       const n = count(tag);
