@@ -1,13 +1,9 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
 import { builtinCatalog, type ModelPricing } from "../../src/catalog";
 import { fakeVector } from "../support/fake-vector";
 import { costAt } from "../support/money";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
+import { generationRecord, startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * The unmodified openai SDK's embeddings.create through the gateway on workerd: a built-in embedding model
@@ -15,7 +11,7 @@ import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from 
  * otherwise and decodes it itself: the gateway passes the vectors through as the provider sent them.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let openai: OpenAI;
 let key: string;
@@ -25,14 +21,9 @@ const ACME_EMBED = "acme/embed-v1";
 const ACME_PRICING: ModelPricing = { prompt: "0.00000003", completion: "0" };
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const origin = `http://127.0.0.1:${upstream.port}`;
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  const config = join(persistTo, "gateway-config.yaml");
-  writeFileSync(
-    config,
-    [
+  stack = await startE2E({
+    providers: ["openai", "acme"],
+    config: (origin) => [
       "providers:",
       "  - id: acme",
       `    base_url: ${origin}/v1`,
@@ -42,23 +33,13 @@ beforeAll(async () => {
       "    kind: embedding",
       "    context_length: 8192",
       `    pricing: { prompt: "${ACME_PRICING.prompt}", completion: "${ACME_PRICING.completion}" }`,
-      "",
-    ].join("\n"),
-  );
-  const pushed = await cli(["config", "push", config, "--persist-to", persistTo, "--json"]);
-  expect(pushed.code, pushed.stderr).toBe(0);
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_KEY: "sk-e2e-openai",
-    ACME_API_KEY: "sk-acme-e2e",
+    ],
   });
+  ({ gateway, key } = stack);
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 describe("openai SDK embeddings.create", () => {
   it.each([
@@ -81,7 +62,7 @@ describe("openai SDK embeddings.create", () => {
     expect(res.usage).toEqual({ prompt_tokens: 4321, total_tokens: 4321, cost: Number(cost) });
     const g = await generationRecord(gateway, key, response.headers.get("x-request-id")!);
     expect(g).toMatchObject({ model, status: "ok", prompt_tokens: 4321, completion_tokens: 0, cost_exact: cost });
-    const sent = (await (await fetch(`http://127.0.0.1:${upstream.port}/__log?tag=${tag}`)).json()) as { path: string; body: Record<string, unknown> }[];
+    const sent = (await (await fetch(`${stack.origin}/__log?tag=${tag}`)).json()) as { path: string; body: Record<string, unknown> }[];
     expect(sent.map((s) => [s.path, s.body.model, s.body.encoding_format])).toEqual([["/v1/embeddings", upstreamModel, "base64"]]);
   });
 

@@ -1,9 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, type LocalGateway } from "./gateway";
+import { startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * Request framing a client forges on a raw socket (fetch and SDKs cannot send it): the gateway on workerd,
@@ -11,7 +9,7 @@ import { freshState, gatewayOn, type LocalGateway } from "./gateway";
  * claim, and must not read a huge body into memory to find out.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let key: string;
 let port: number;
@@ -19,21 +17,13 @@ let port: number;
 const MINI = "openai/gpt-4o-mini";
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  gateway = await gatewayOn(persistTo, { OPENAI_BASE_URL: `http://127.0.0.1:${upstream.port}/v1`, OPENAI_API_KEY: "sk-e2e-openai", BODY_TIMEOUT_MS: "2000" });
-  // $0.01 a month: a 400 KB prompt's worst case at gpt-4o-mini's prompt price ($0.00000015) is $0.06. Written
-  // as `policy push` writes it (KV policy:<team>), without the CLI's seconds.
-  const kv = await gateway.mf.getKVNamespace("KV");
-  await kv.put("policy:demo", JSON.stringify({ version: 1, document: { team: "demo", budgets: [{ scope: "team", period: "month", limit_usd: "0.01" }] } }));
+  // $0.01 a month: a 400 KB prompt's worst case at gpt-4o-mini's prompt price ($0.00000015) is $0.06.
+  stack = await startE2E({ providers: ["openai"], vars: { BODY_TIMEOUT_MS: "2000" }, policy: { budgets: [{ scope: "team", period: "month", limit_usd: "0.01" }] } });
+  ({ gateway, key } = stack);
   port = Number(new URL(gateway.url).port);
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 interface RawAnswer {
   /** 0: the connection closed (or was reset) with no answer read. */
@@ -141,7 +131,7 @@ function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 }
 
-const tagged = (tag: string) => upstream.log.filter((e) => JSON.stringify(e.body).includes(`tag=${tag}]]`));
+const tagged = (tag: string) => stack.upstream.log.filter((e) => JSON.stringify(e.body).includes(`tag=${tag}]]`));
 
 describe("forged framing", () => {
   it("Transfer-Encoding: chunked with Content-Length: 1 and a 400 KB prompt is refused, not held as a tiny request", async () => {

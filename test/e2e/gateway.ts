@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
-import { ROOT, startGateway } from "../../scripts/gateway.mjs";
+import { expect, inject } from "vitest";
+import { ROOT, seed, startGateway } from "../../scripts/gateway.mjs";
+import { startFakeUpstream, type FakeUpstream, type ReceivedRequest } from "../support/upstream";
 
 export interface LocalGateway {
   url: string;
@@ -30,6 +31,83 @@ export async function gatewayOn(persistTo: string, vars: Record<string, string>)
     stop: async () => {
       await gw.dispose();
       rmSync(persistTo, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The built-in providers a test points at the fake upstream (acme: a `config push`ed one, its key only). */
+export type FakeProvider = "openai" | "anthropic" | "gemini" | "deepseek" | "groq" | "acme";
+
+/** A provider's variables: its base URL on the fake upstream at `origin`, and its key. */
+const PROVIDER_VARS: Record<FakeProvider, (origin: string) => Record<string, string>> = {
+  openai: (o) => ({ OPENAI_BASE_URL: `${o}/v1`, OPENAI_API_KEY: "sk-e2e-openai" }),
+  anthropic: (o) => ({ ANTHROPIC_BASE_URL: o, ANTHROPIC_API_KEY: "sk-ant-e2e" }),
+  gemini: (o) => ({ GEMINI_BASE_URL: `${o}/v1beta`, GEMINI_API_KEY: "gemini-e2e" }),
+  deepseek: (o) => ({ DEEPSEEK_BASE_URL: `${o}/v1`, DEEPSEEK_API_KEY: "sk-e2e-deepseek" }),
+  groq: (o) => ({ GROQ_BASE_URL: `${o}/v1`, GROQ_API_KEY: "sk-groq-e2e" }),
+  acme: () => ({ ACME_API_KEY: "sk-acme-e2e" }),
+};
+
+/** A fake provider and the bundled gateway in front of it, with `seed()`'s team "demo" and its key. */
+export interface E2EStack {
+  upstream: FakeUpstream;
+  /** The fake upstream's origin, http://127.0.0.1:PORT. */
+  origin: string;
+  gateway: LocalGateway;
+  /** The demo team's inference key. */
+  key: string;
+  /** What `config push --json` printed, when a config was pushed. */
+  pushed?: unknown;
+  /** The one request the fake provider received whose body carries `tag=TAG` (it fails unless exactly one). */
+  sentUpstream(tag: string): ReceivedRequest;
+  stop(): Promise<void>;
+}
+
+export interface E2EOptions {
+  /** The providers pointed at the fake upstream. */
+  providers: FakeProvider[];
+  /** More variables for the gateway (they win over the providers'). */
+  vars?: Record<string, string>;
+  /** A catalog config's lines, given the fake upstream's origin, pushed with `config push` before the gateway starts. */
+  config?: (origin: string) => string[];
+  /** The demo team's policy document, written as `policy push` writes it (KV policy:demo). */
+  policy?: Record<string, unknown>;
+}
+
+/** Starts a fake upstream, seeds a fresh state, pushes the config and policy asked for, and starts the gateway. */
+export async function startE2E(opts: E2EOptions): Promise<E2EStack> {
+  const upstream = await startFakeUpstream();
+  const origin = `http://127.0.0.1:${upstream.port}`;
+  const persistTo = freshState();
+  const { key } = await seed(persistTo);
+  let pushed: unknown;
+  if (opts.config) {
+    const file = join(persistTo, "gateway-config.yaml");
+    writeFileSync(file, [...opts.config(origin), ""].join("\n"));
+    const r = await cli(["config", "push", file, "--persist-to", persistTo, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    pushed = JSON.parse(r.stdout.trim());
+  }
+  const vars = Object.assign({}, ...opts.providers.map((p) => PROVIDER_VARS[p](origin)), opts.vars);
+  const gateway = await gatewayOn(persistTo, vars);
+  if (opts.policy) {
+    const kv = await gateway.mf.getKVNamespace("KV");
+    await kv.put("policy:demo", JSON.stringify({ version: 1, document: { team: "demo", ...opts.policy } }));
+  }
+  return {
+    upstream,
+    origin,
+    gateway,
+    key,
+    pushed,
+    sentUpstream(tag) {
+      const hits = upstream.log.filter((e) => JSON.stringify(e.body).includes(`tag=${tag};`) || JSON.stringify(e.body).includes(`tag=${tag}]`));
+      expect(hits, `upstream requests tagged ${tag}`).toHaveLength(1);
+      return hits[0]!;
+    },
+    stop: async () => {
+      await gateway.stop();
+      await upstream.close();
     },
   };
 }

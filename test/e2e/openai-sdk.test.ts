@@ -1,34 +1,21 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
 import { dollars, expectedCost, picodollars } from "../support/money";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, type LocalGateway } from "./gateway";
+import { startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /** The official OpenAI SDK, unmodified but for baseURL and apiKey, against the gateway served by workerd. */
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let client: OpenAI;
 let key: string;
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `http://127.0.0.1:${upstream.port}/v1`,
-    OPENAI_API_KEY: "sk-e2e-upstream",
-    GROQ_BASE_URL: `http://127.0.0.1:${upstream.port}/v1`,
-    GROQ_API_KEY: "sk-e2e-groq",
-    MOCK_PROVIDER: "on",
-  });
+  stack = await startE2E({ providers: ["openai", "groq"], vars: { OPENAI_API_KEY: "sk-e2e-upstream", MOCK_PROVIDER: "on" } });
+  ({ gateway, key } = stack);
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 type Usage = OpenAI.CompletionUsage & { cost: number };
 
@@ -68,7 +55,7 @@ describe("the openai SDK through the gateway", () => {
     const cost = expectedCost("openai/gpt-4o-mini", { prompt: 1500, completion: 42, cached: 500 });
     expect(cost).toBe("0.000212700000");
     expect((r.usage as Usage).cost).toBe(Number(cost));
-    const sent = upstream.log.filter((e) => e.body.messages && JSON.stringify(e.body).includes("tag=e2e-ns"));
+    const sent = stack.upstream.log.filter((e) => e.body.messages && JSON.stringify(e.body).includes("tag=e2e-ns"));
     expect(sent).toHaveLength(1);
     expect(sent[0]!.auth).toBe("Bearer sk-e2e-upstream");
     expect(sent[0]!.body.model).toBe("gpt-4o-mini");
@@ -89,7 +76,7 @@ describe("the openai SDK through the gateway", () => {
     expect(deltas).toEqual(["Streamed ", "through ", "the ", "gateway."]);
     expect(usage).toMatchObject({ prompt_tokens: 64, completion_tokens: 5 });
     expect(usage!.cost).toBe(Number(expectedCost("openai/gpt-4o-mini", { prompt: 64, completion: 5 })));
-    const sent = upstream.log.find((e) => JSON.stringify(e.body).includes("tag=e2e-st"));
+    const sent = stack.upstream.log.find((e) => JSON.stringify(e.body).includes("tag=e2e-st"));
     expect(sent!.body.stream_options).toEqual({ include_usage: true });
   });
 
@@ -148,7 +135,7 @@ describe("the openai SDK through a failover before the first token", () => {
     expect(last.usage.completion_tokens).toBe(3);
     // The primary was sent the request before the client's own first-token limit gave it up: its prompt is
     // billed too, estimated at bytes/4 of the body it received, beside the fallback's answer (docs/security.md).
-    const sent = upstream.log.find((r) => r.body.model === "gpt-4.1-mini" && JSON.stringify(r.body).includes("tag=e2e-fo;"))!;
+    const sent = stack.upstream.log.find((r) => r.body.model === "gpt-4.1-mini" && JSON.stringify(r.body).includes("tag=e2e-fo;"))!;
     const primaryPrompt = Math.ceil(Buffer.byteLength(JSON.stringify(sent.body)) / 4);
     const fallback = picodollars(expectedCost("groq/llama-3.1-8b-instant", { prompt: last.usage.prompt_tokens, completion: 3 }));
     const abandoned = picodollars(expectedCost("openai/gpt-4.1-mini", { prompt: primaryPrompt, completion: 0 }));

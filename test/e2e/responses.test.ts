@@ -2,10 +2,8 @@ import { createOpenAI } from "@ai-sdk/openai";
 import { generateText, streamText } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
 import { expectedCost, type TokenUse } from "../support/money";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
+import { generationRecord, startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * The OpenAI Responses API through the gateway served by workerd, with the unmodified `openai` SDK
@@ -15,7 +13,7 @@ import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./ga
  * Every answer's usage and cost equal the ledger's record.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let openai: OpenAI;
 let key: string;
@@ -27,25 +25,12 @@ const GPT = "openai/gpt-4o-mini";
 const CHAT = "deepseek/deepseek-flash";
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const origin = `http://127.0.0.1:${upstream.port}`;
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_KEY: "sk-e2e-openai",
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: "sk-ant-e2e",
-    DEEPSEEK_BASE_URL: `${origin}/v1`,
-    DEEPSEEK_API_KEY: "sk-e2e-deepseek",
-  });
+  stack = await startE2E({ providers: ["openai", "anthropic", "deepseek"] });
+  ({ gateway, key } = stack);
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 async function expectLedger(requestId: string | null | undefined, model: string, t: TokenUse): Promise<Record<string, any>> {
   expect(requestId).toMatch(/^gen-/);
@@ -56,11 +41,7 @@ async function expectLedger(requestId: string | null | undefined, model: string,
   return g!;
 }
 
-function sentUpstream(tag: string) {
-  const hits = upstream.log.filter((e) => JSON.stringify(e.body).includes(`tag=${tag};`) || JSON.stringify(e.body).includes(`tag=${tag}]`));
-  expect(hits, `upstream requests tagged ${tag}`).toHaveLength(1);
-  return hits[0]!;
-}
+const sentUpstream = (tag: string) => stack.sentUpstream(tag);
 
 const weather: OpenAI.Responses.FunctionTool = {
   type: "function",

@@ -1,16 +1,14 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
+import { generationRecord, startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * A cut answer continued across formats (routing.continue_on_cut), as the official SDKs' stream helpers see
  * it: `finalChatCompletion()` and `finalMessage()` return the whole answer, continued, as one message.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let openai: OpenAI;
 let anthropic: Anthropic;
@@ -21,29 +19,13 @@ const CLAUDE = "anthropic/claude-haiku-4.5";
 const DEEPSEEK = "deepseek/deepseek-flash";
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const origin = `http://127.0.0.1:${upstream.port}`;
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_KEY: "sk-e2e-openai",
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: "sk-ant-e2e",
-    DEEPSEEK_BASE_URL: `${origin}/v1`,
-    DEEPSEEK_API_KEY: "sk-deepseek-e2e",
-  });
-  // As `policy push` writes it (KV policy:<team>).
-  const kv = await gateway.mf.getKVNamespace("KV");
-  await kv.put("policy:demo", JSON.stringify({ version: 1, document: { team: "demo", routing: { continue_on_cut: true } } }));
+  stack = await startE2E({ providers: ["openai", "anthropic", "deepseek"], policy: { routing: { continue_on_cut: true } } });
+  ({ gateway, key } = stack);
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 describe("stream helpers see one continued answer", () => {
   it("openai SDK finalChatCompletion: an OpenAI-format primary cut, continued by Anthropic", async () => {

@@ -1,13 +1,9 @@
 import Anthropic from "@anthropic-ai/sdk";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seed } from "../../scripts/gateway.mjs";
 import { builtinCatalog, type ModelPricing } from "../../src/catalog";
 import { costAt, dollars, expectedCost, picodollars, type TokenUse } from "../support/money";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
+import { generationRecord, startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * The official SDKs, unmodified but for base URL and key, through the gateway served by workerd, each
@@ -15,7 +11,7 @@ import { cli, freshState, gatewayOn, generationRecord, type LocalGateway } from 
  * request's ledger record is checked against tokens × catalog price, in BigInt over the price strings.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let openai: OpenAI;
 let anthropic: Anthropic;
@@ -27,14 +23,9 @@ const GPT = "openai/gpt-4o-mini";
 const ACME_PRICING: ModelPricing = { prompt: "0.0000006", completion: "0.0000008", input_cache_read: "0.00000015" };
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const origin = `http://127.0.0.1:${upstream.port}`;
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  const config = join(persistTo, "gateway-config.yaml");
-  writeFileSync(
-    config,
-    [
+  stack = await startE2E({
+    providers: ["openai", "anthropic", "gemini", "groq", "acme"],
+    config: (origin) => [
       "providers:",
       "  - id: acme",
       `    base_url: ${origin}/v1`,
@@ -45,31 +36,15 @@ beforeAll(async () => {
       "    upstream_id: llama-70b",
       "    context_length: 131072",
       `    pricing: { prompt: "${ACME_PRICING.prompt}", completion: "${ACME_PRICING.completion}", input_cache_read: "${ACME_PRICING.input_cache_read}" }`,
-      "",
-    ].join("\n"),
-  );
-  const pushed = await cli(["config", "push", config, "--persist-to", persistTo, "--json"]);
-  expect(pushed.code, pushed.stderr).toBe(0);
-  expect(JSON.parse(pushed.stdout.trim())).toEqual({ version: 1, providers: 1, models: 1 });
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_KEY: "sk-e2e-openai",
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: "sk-ant-e2e",
-    GEMINI_BASE_URL: `${origin}/v1beta`,
-    GEMINI_API_KEY: "gemini-e2e",
-    ACME_API_KEY: "sk-acme-e2e",
-    GROQ_BASE_URL: `${origin}/v1`,
-    GROQ_API_KEY: "sk-groq-e2e",
+    ],
   });
+  expect(stack.pushed).toEqual({ version: 1, providers: 1, models: 1 });
+  ({ gateway, key } = stack);
   openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key, maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 /** The ledger's record of a request equals tokens × catalog price, exactly. */
 async function expectLedger(requestId: string | null, model: string, t: TokenUse, pricing = builtinCatalog.model(model)!.pricing) {
@@ -152,7 +127,7 @@ describe.each([
       ],
     });
     expect(followUp.choices[0]!.message.content).toBe("21 degrees.");
-    const sent = upstream.log.find((e) => JSON.stringify(e.body).includes(`tag=${t("tool-result")}`))!;
+    const sent = stack.upstream.log.find((e) => JSON.stringify(e.body).includes(`tag=${t("tool-result")}`))!;
     expect(JSON.stringify(sent.body)).toContain(upstreamFormat === "Anthropic" ? '"type":"tool_result"' : '"functionResponse"');
   });
 
@@ -187,7 +162,7 @@ describe("openai SDK → a custom provider pushed with `switchyard config push`"
       .create({ model: "acme/llama-70b", messages: [{ role: "user", content: "[[tag=e2e-acme;pt=1000;cached=400;ct=20]]" }] })
       .withResponse();
     expect(data.model).toBe("acme/llama-70b");
-    const sent = upstream.log.find((e) => JSON.stringify(e.body).includes("tag=e2e-acme"))!;
+    const sent = stack.upstream.log.find((e) => JSON.stringify(e.body).includes("tag=e2e-acme"))!;
     expect(sent.auth).toBe("Bearer sk-acme-e2e");
     expect(sent.body.model).toBe("llama-70b");
     await expectLedger(response.headers.get("x-request-id"), "acme/llama-70b", { prompt: 1000, completion: 20, cached: 400 }, ACME_PRICING);
@@ -290,7 +265,7 @@ describe("@anthropic-ai/sdk → OpenAI-format providers, through a failover befo
     const { response } = await stream.withResponse();
     // The primary was sent the request before the client's own first-token limit gave it up: its prompt is
     // billed too, estimated at bytes/4 of the body it received, beside the fallback's answer (docs/security.md).
-    const sent = upstream.log.find((r) => r.body.model === "gpt-4o-mini" && JSON.stringify(r.body).includes("tag=e2e-an-fo;"))!;
+    const sent = stack.upstream.log.find((r) => r.body.model === "gpt-4o-mini" && JSON.stringify(r.body).includes("tag=e2e-an-fo;"))!;
     const primaryPrompt = Math.ceil(Buffer.byteLength(JSON.stringify(sent.body)) / 4);
     const g = await generationRecord(gateway, key, response.headers.get("x-request-id")!);
     expect(g).toMatchObject({ model: "groq/llama-3.1-8b-instant", status: "ok", estimated: true, prompt_tokens: 70 + primaryPrompt, completion_tokens: 9 });

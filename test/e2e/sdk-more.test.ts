@@ -6,10 +6,8 @@ import type { ChatFunctionTool, ChatResult, ChatStreamChunk, ChatUsage } from "@
 import { generateText, streamText, tool, type LanguageModel, type LanguageModelUsage, type ModelMessage, type ProviderMetadata } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { seed } from "../../scripts/gateway.mjs";
 import { expectedCost, type TokenUse } from "../support/money";
-import { startFakeUpstream, type FakeUpstream } from "../support/upstream";
-import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./gateway";
+import { generationRecord, startE2E, type E2EStack, type LocalGateway } from "./gateway";
 
 /*
  * More official clients, unmodified but for base URL and key, through the gateway served by workerd:
@@ -19,7 +17,7 @@ import { freshState, gatewayOn, generationRecord, type LocalGateway } from "./ga
  * record against tokens × catalog price.
  */
 
-let upstream: FakeUpstream;
+let stack: E2EStack;
 let gateway: LocalGateway;
 let key: string;
 let openrouter: OpenRouter;
@@ -32,26 +30,15 @@ const CLAUDE = "anthropic/claude-haiku-4.5";
 const GPT = "openai/gpt-4o-mini";
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  const origin = `http://127.0.0.1:${upstream.port}`;
-  const persistTo = freshState();
-  ({ key } = await seed(persistTo));
-  gateway = await gatewayOn(persistTo, {
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_KEY: "sk-e2e-openai",
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: "sk-ant-e2e",
-  });
+  stack = await startE2E({ providers: ["openai", "anthropic"] });
+  ({ gateway, key } = stack);
   const httpClient = new HTTPClient().addHook("response", (res) => {
     lastRequestId = res.headers.get("x-request-id");
   });
   openrouter = new OpenRouter({ serverURL: `${gateway.url}/v1`, apiKey: key, httpClient, retryConfig: { strategy: "none" } });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await upstream?.close();
-});
+afterAll(() => stack?.stop());
 
 
 /** The ledger's record of a request: there, answered by `model`, tokens × catalog price exactly. */
@@ -65,12 +52,7 @@ async function expectLedger(requestId: string | null | undefined, model: string,
   return g!;
 }
 
-/** The request the fake provider received whose messages carry `tag`. */
-function sentUpstream(tag: string) {
-  const hits = upstream.log.filter((e) => JSON.stringify(e.body).includes(`tag=${tag};`) || JSON.stringify(e.body).includes(`tag=${tag}]`));
-  expect(hits, `upstream requests tagged ${tag}`).toHaveLength(1);
-  return hits[0]!;
-}
+const sentUpstream = (tag: string) => stack.sentUpstream(tag);
 
 const MODELS = [
   { upstreamFormat: "OpenAI", model: GPT, toolResult: '"role":"tool"' },
@@ -296,7 +278,7 @@ describe.each(cases)("ai SDK, $client → $upstreamFormat-format provider", ({ c
 describe("the ledger", () => {
   it("has one record per request: every request the clients above made, and no other", async () => {
     // Every request above reached the fake provider exactly once (no retries, no fallbacks).
-    expect(requestIds.size).toBe(upstream.log.length);
+    expect(requestIds.size).toBe(stack.upstream.log.length);
     let totals: Record<string, number> = {};
     for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
       const r = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });

@@ -53,6 +53,10 @@ export function chat(key: string, body: Record<string, unknown>, init: RequestIn
   return gw("/v1/chat/completions", { method: "POST", key, json: body, ...init });
 }
 
+export function responses(key: string, body: Record<string, unknown>): Promise<Response> {
+  return gw("/v1/responses", { method: "POST", key, json: body });
+}
+
 /** Polls until `check` returns a value (usage writes land within the batch window). */
 export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
   const until = Date.now() + timeoutMs;

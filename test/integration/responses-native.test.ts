@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { setPolicy } from "./ledger-helpers";
-import { estimatedTokens, eventually, expectedCost, generationOf, gw, newTeamKey, sentText, sseEvents, uniqueTag, upstreamLog } from "./helpers";
+import { estimatedTokens, eventually, expectedCost, generationOf, newTeamKey, responses, sentText, sseEvents, uniqueTag, upstreamLog } from "./helpers";
 
 /*
  * POST /v1/responses to a provider that serves the Responses API itself (OpenAI here): the client's body goes
@@ -11,10 +11,6 @@ import { estimatedTokens, eventually, expectedCost, generationOf, gw, newTeamKey
 
 const MINI = "openai/gpt-4o-mini";
 const HAIKU = "anthropic/claude-haiku-4.5";
-
-function responses(key: string, body: Record<string, unknown>): Promise<Response> {
-  return gw("/v1/responses", { method: "POST", key, json: body });
-}
 
 function events(text: string): { event: string; data: any }[] {
   return sseEvents(text).map((e) => ({ event: /^event: (.*)$/m.exec(e)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(e)![1]!) }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventually, expectError, expectedCost, generationOf, gw, newTeamKey, sseEvents, uniqueTag, upstreamLog } from "./helpers";
+import { eventually, expectError, expectedCost, generationOf, newTeamKey, responses, sseEvents, uniqueTag, upstreamLog } from "./helpers";
 import { setPolicy } from "./ledger-helpers";
 
 /*
@@ -12,10 +12,6 @@ const MINI = "openai/gpt-4o-mini";
 /** An OpenAI-format provider without a Responses API of its own: translated to chat (OpenAI's is passed through: responses-native.test.ts). */
 const CHAT = "deepseek/deepseek-flash";
 const HAIKU = "anthropic/claude-haiku-4.5";
-
-function responses(key: string, body: Record<string, unknown>): Promise<Response> {
-  return gw("/v1/responses", { method: "POST", key, json: body });
-}
 
 describe("POST /v1/responses", () => {
   it("records the usage event and bills it exactly; usage in the Response carries the same cost", async () => {

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { chat, eventually, expectError, expectedCost, generationOf, sseEvents, uniqueTag, userMsg } from "./helpers";
+import { chat, eventually, expectError, expectedCost, generationOf, sseEvents, uniqueTag, upstreamLog, userMsg } from "./helpers";
 import { calls, closeCircuits, gaps, teamWithPolicy, timedChat } from "./routing-helpers";
 
 /*
@@ -214,6 +214,26 @@ describe("retries and failover", () => {
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     // An error event is a 502: retried on the primary within the retry budget (2), then failed over.
     expect((await calls(tag)).map((x) => x.model)).toEqual([P, P, P, F]);
+  });
+
+  it("a Gemini-format provider's error event before its first token is failed over the same way", async () => {
+    const GEMINI = "gemini/gemini-2.5-flash-lite";
+    await closeCircuits({ provider: "gemini", model: GEMINI });
+    const k = await teamWithPolicy({});
+    const tag = uniqueTag("rpreerr-gem");
+    const { r, text } = await timedChat(k.key, {
+      models: [GEMINI, FALLBACK],
+      stream: true,
+      messages: userMsg(`[[tag=${tag};error_event_after@gemini-2.5-flash-lite=0;reply@${F}=fallback words]]`),
+    });
+    expect(r.status).toBe(200);
+    const chunks = sseEvents(text).filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)));
+    expect(chunks.some((c) => c.error)).toBe(false);
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("fallback words");
+    const sent = await upstreamLog(tag);
+    expect(sent.at(-1)!.body.model).toBe(F);
+    expect(sent.length).toBeGreaterThan(1);
+    expect(sent.slice(0, -1).every((e) => e.path === "/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent")).toBe(true);
   });
 
   it("context length exceeded: never retried; fails over to a model with a larger context, skipping smaller ones", async () => {

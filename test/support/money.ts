@@ -33,21 +33,26 @@ export interface TokenUse {
   reasoning?: number;
 }
 
-/** The exact cost (decimal dollars, 12 places) of `t` at `p` (a catalog or config pricing). */
-export function costAt(p: ModelPricing, t: TokenUse): string {
+/** The exact cost in picodollars of `t` at `p` (a catalog or config pricing). */
+export function costPicodollars(p: ModelPricing, t: TokenUse): bigint {
   const prompt = picodollars(p.prompt);
   const completion = picodollars(p.completion);
   const cached = BigInt(t.cached ?? 0);
   const cw = BigInt(t.cacheWrite ?? 0);
   const reasoning = BigInt(t.reasoning ?? 0);
-  return dollars(
+  return (
     (BigInt(t.prompt) - cached - cw) * prompt +
-      cached * (p.input_cache_read ? picodollars(p.input_cache_read) : prompt) +
-      cw * (p.input_cache_write ? picodollars(p.input_cache_write) : prompt) +
-      (BigInt(t.completion) - reasoning) * completion +
-      reasoning * (p.internal_reasoning ? picodollars(p.internal_reasoning) : completion) +
-      (p.request ? picodollars(p.request) : 0n),
+    cached * (p.input_cache_read ? picodollars(p.input_cache_read) : prompt) +
+    cw * (p.input_cache_write ? picodollars(p.input_cache_write) : prompt) +
+    (BigInt(t.completion) - reasoning) * completion +
+    reasoning * (p.internal_reasoning ? picodollars(p.internal_reasoning) : completion) +
+    (p.request ? picodollars(p.request) : 0n)
   );
+}
+
+/** The exact cost (decimal dollars, 12 places) of `t` at `p` (a catalog or config pricing). */
+export function costAt(p: ModelPricing, t: TokenUse): string {
+  return dollars(costPicodollars(p, t));
 }
 
 /** Sums decimal dollar strings exactly. */
