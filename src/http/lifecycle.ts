@@ -10,6 +10,7 @@ import { scrubberFor } from "../providers/secrets";
 import type { AttemptsInput } from "../routing/attempts";
 import { healthGate } from "../routing/health";
 import type { PlannedAttempt } from "../routing/plan";
+import { loggedPrompt } from "../streaming/completion-log";
 import { ESTIMATE_METHOD } from "../streaming/estimate";
 import type { HonoEnv } from "./app";
 import { holdRequest, type HoldInput, type RequestHold } from "./request-hold";
@@ -61,8 +62,12 @@ export class RequestLifecycle {
     };
   }
 
-  /** Reserves the worst case of what is sent upstream on the budgets and rate limits (402 / 429 if it does not fit). */
+  /**
+   * Keeps the prompt when the team's policy says so (data.log_prompts), then reserves the worst case of what is
+   * sent upstream on the budgets and rate limits (402 / 429 if it does not fit).
+   */
   async holdFor(policy: PolicyDocument, greq: GatewayRequest, sizes: Pick<HoldInput, "upstream" | "continuation">): Promise<RequestHold> {
+    if (policy.data.log_prompts) this.event.prompt = loggedPrompt(greq);
     this.hold = await holdRequest({ env: this.c.env, waitUntil: this.waitUntil, policy, greq, event: this.event, ...sizes });
     return this.hold;
   }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
 import { costOf, toSafeSubunits, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
-import { capLogged, declaresTools, promptTokenBound, worstCaseCost } from "./request-hold";
+import { declaresTools, promptTokenBound, worstCaseCost } from "./request-hold";
 import type { UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
 import { outputCapOf } from "../providers/output-cap";
@@ -13,7 +13,7 @@ import { continuationFor, prefillOf } from "../routing/continue";
 import { refreshHealth, reportAnswer } from "../routing/health";
 import { keepKind } from "../routing/kind";
 import { emptyPlanError, type PlannedAttempt } from "../routing/plan";
-import { CompletionLog } from "../streaming/completion-log";
+import { capLogged, CompletionLog } from "../streaming/completion-log";
 import { ESTIMATE_METHOD, tokensOfBytes, utf8Length } from "../streaming/estimate";
 import { continuableStreamResponse } from "../streaming/continuable-stream";
 import { responderFor, type ResponderContext } from "../streaming/responder";

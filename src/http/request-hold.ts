@@ -157,7 +157,6 @@ export interface HoldInput {
  */
 export async function holdRequest(input: HoldInput): Promise<RequestHold> {
   const { policy, greq, event } = input;
-  if (policy.data.log_prompts) event.prompt = loggedPrompt(greq);
   if (policy.budgets.length === 0 && policy.rate_limits.length === 0) return NOTHING;
   const budgets = budgetSpecs(policy, event.key_id, event.user, event.created_at);
   const rates = rateSpecs(policy, event.key_id);
@@ -296,21 +295,6 @@ function refusalError(r: Refusal, event: Pick<UsageEvent, "key_id">): GatewayErr
       details: { rate_limit: { scope, kind, limit: grant.capacity, remaining: grant.remaining } },
     },
   );
-}
-
-/** Logged prompts are capped so one record stays far below the storage's row limit. */
-const MAX_LOGGED_CHARS = 100_000;
-
-function loggedPrompt(greq: GatewayRequest): string {
-  const b = greq.body;
-  // An embeddings request's prompt is its input.
-  if (b.messages === undefined) return capLogged(JSON.stringify(b.input ?? null));
-  return capLogged(JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages }));
-}
-
-/** A logged prompt or completion, cut at MAX_LOGGED_CHARS with a note of how much was left out. */
-export function capLogged(s: string): string {
-  return s.length > MAX_LOGGED_CHARS ? `${s.slice(0, MAX_LOGGED_CHARS)}…[truncated ${s.length - MAX_LOGGED_CHARS} chars]` : s;
 }
 
 /** "$5.000000000000" → "5.00"; keeps every significant digit. */

@@ -1,3 +1,4 @@
+import type { GatewayRequest } from "../core/request";
 import type { PivotDelta } from "./pivot";
 import { eventJson, eventsIn } from "./sse-parse";
 
@@ -81,4 +82,20 @@ function* payloads(text: string): Generator<unknown> {
     const data = eventJson(ev);
     if (data !== undefined) yield data;
   }
+}
+
+/** Logged prompts are capped so one record stays far below the storage's row limit. */
+const MAX_LOGGED_CHARS = 100_000;
+
+/** The prompt as kept for a team whose policy sets `data.log_prompts`. */
+export function loggedPrompt(greq: GatewayRequest): string {
+  const b = greq.body;
+  // An embeddings request's prompt is its input.
+  if (b.messages === undefined) return capLogged(JSON.stringify(b.input ?? null));
+  return capLogged(JSON.stringify(b.system === undefined ? b.messages : { system: b.system, messages: b.messages }));
+}
+
+/** A logged prompt or completion, cut at MAX_LOGGED_CHARS with a note of how much was left out. */
+export function capLogged(s: string): string {
+  return s.length > MAX_LOGGED_CHARS ? `${s.slice(0, MAX_LOGGED_CHARS)}…[truncated ${s.length - MAX_LOGGED_CHARS} chars]` : s;
 }
