@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { GatewayError } from "../../../src/http/errors";
 import type { Attempt } from "../../../src/ledger/event";
-import { runAttempts, type AttemptsInput } from "../../../src/routing/attempts";
+import type { Env } from "../../../src/env";
+import { effectiveTimeouts, runAttempts, upstreamTimeouts, type AttemptsInput } from "../../../src/routing/attempts";
 import type { PlannedAttempt } from "../../../src/routing/plan";
 import { baseInput, errorResponse, FakeProviders, hang, okJson, openStream, planned, recordingHealth, ROLE, token, DONE } from "../../support/fake-provider";
 import { ManualClock } from "../../support/manual-clock";
@@ -213,5 +214,22 @@ describe("runAttempts: the client going away", () => {
     const err = await rejection(p);
     expect(err.code).toBe("request_timeout");
     expect(fake.calls).toHaveLength(1);
+  });
+});
+
+describe("time limits", () => {
+  const model = (reasoning: boolean) => ({ capabilities: { reasoning } }) as any;
+  it("defaults fit interactive use: first token 15 s (120 s for models that reason first), idle 20 s", () => {
+    const d = upstreamTimeouts({} as Env);
+    expect(effectiveTimeouts({}, {}, model(false), d)).toEqual({ headers: 15_000, first_token: 15_000, idle: 20_000, total: 300_000 });
+    expect(effectiveTimeouts({}, {}, model(true), d).first_token).toBe(120_000);
+  });
+
+  it("a policy may raise them; a request may only lower them", () => {
+    const d = upstreamTimeouts({} as Env);
+    const policy = { first_token: 40_000, idle: 60_000 };
+    expect(effectiveTimeouts(policy, policy, model(false), d)).toMatchObject({ first_token: 40_000, idle: 60_000 });
+    // The request asked for more than the gateway's own limits (no policy): it gets the gateway's.
+    expect(effectiveTimeouts({ first_token: 50_000, idle: 5_000 }, {}, model(false), d)).toMatchObject({ first_token: 15_000, idle: 5_000 });
   });
 });

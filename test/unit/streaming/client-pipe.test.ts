@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { GatewayError } from "../../src/http/errors";
-import { AttemptError } from "../../src/providers/upstream";
-import { readFailure } from "../../src/streaming/client-pipe";
+import { GatewayError } from "../../../src/http/errors";
+import { AttemptError } from "../../../src/providers/upstream";
+import { readFailure } from "../../../src/streaming/client-pipe";
 
 describe("readFailure: how a stream whose read failed ends", () => {
   it("a time limit is 504, a gateway error keeps its status, anything else is 502", () => {

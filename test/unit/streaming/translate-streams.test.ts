@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { CatalogModel, ProviderInfo } from "../../src/catalog/types";
-import { GatewayError } from "../../src/http/errors";
-import type { GatewayRequest } from "../../src/http/request";
-import { dropUnsupported, excludeUnsupported } from "../../src/providers/capabilities";
-import { builtinCatalog } from "../../src/catalog";
-import { encodeOpenAIStream } from "../../src/streaming/encode-openai";
-import { StreamState, type PivotChunk } from "../../src/streaming/pivot";
-import { sseEvents, type SseEvent } from "../../src/streaming/sse-parse";
-import { decodeAnthropicStream } from "../../src/streaming/translate-anthropic-to-openai";
-import { decodeGeminiStream } from "../../src/streaming/translate-gemini-to-openai";
-import { decodeOpenAIStream } from "../../src/streaming/translate-openai-chunks";
-import { encodeAnthropicStream } from "../../src/streaming/translate-openai-to-anthropic";
+import type { CatalogModel, ProviderInfo } from "../../../src/catalog/types";
+import { GatewayError } from "../../../src/http/errors";
+import type { GatewayRequest } from "../../../src/http/request";
+import { dropUnsupported, excludeUnsupported } from "../../../src/providers/capabilities";
+import { builtinCatalog } from "../../../src/catalog";
+import { encodeOpenAIStream } from "../../../src/streaming/encode-openai";
+import { StreamState, type PivotChunk } from "../../../src/streaming/pivot";
+import { sseEvents, type SseEvent } from "../../../src/streaming/sse-parse";
+import { decodeAnthropicStream } from "../../../src/streaming/translate-anthropic-to-openai";
+import { decodeGeminiStream } from "../../../src/streaming/translate-gemini-to-openai";
+import { decodeOpenAIStream } from "../../../src/streaming/translate-openai-chunks";
+import { encodeAnthropicStream } from "../../../src/streaming/translate-openai-to-anthropic";
 
 const enc = new TextEncoder();
 async function* bytes(...parts: string[]) {

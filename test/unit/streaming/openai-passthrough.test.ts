@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pumpOpenAIStream, type PassthroughOptions, type PassthroughResult } from "../../src/streaming/openai-passthrough";
+import { pumpOpenAIStream, type PassthroughOptions, type PassthroughResult } from "../../../src/streaming/openai-passthrough";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
