@@ -19,8 +19,15 @@ const system: Clock = {
 };
 
 let clock: Clock = system;
+let breakers: () => number = system.now;
 
+/** The time circuit breakers, probe claims and plans go by. */
 export function now(): number {
+  return breakers();
+}
+
+/** The time timers go by: time limits, pauses, slices' windows, the latencies measured against them. */
+export function timerNow(): number {
   return clock.now();
 }
 
@@ -33,9 +40,12 @@ export function clearTimer(timer: Timer): void {
 }
 
 /**
- * Tests only: reads time (and, given a whole Clock, sets timers) from `c` until called again with `null`.
- * A bare function replaces the time only; timers stay the runtime's.
+ * Tests only: a whole Clock replaces the time and the timers; a bare function holds the breakers' time only
+ * (time limits keep running on the runtime's clock, so requests made meanwhile behave as usual). `null`
+ * gives the runtime's clock back.
  */
 export function setClock(c: Clock | (() => number) | null): void {
-  clock = c === null ? system : typeof c === "function" ? { ...system, now: c } : c;
+  if (c === null) [clock, breakers] = [system, system.now];
+  else if (typeof c === "function") breakers = c;
+  else [clock, breakers] = [c, () => c.now()];
 }

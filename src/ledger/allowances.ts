@@ -1,4 +1,4 @@
-import { now as clockNow, setTimer } from "../core/clock";
+import { setTimer, timerNow as clockNow } from "../core/clock";
 import {
   RefusedError,
   type BudgetRefusalState, type Hold, type LedgerCall, type RateNeed, type Refusal, type ReserveOptions,

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { now as clockNow } from "../core/clock";
+import { timerNow as clockNow } from "../core/clock";
 import type { Env } from "../env";
 import type { AuditPage } from "./audit";
 import { AuditSeal } from "./audit-seal";

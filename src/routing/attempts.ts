@@ -1,4 +1,4 @@
-import { clearTimer, now, setTimer, type Timer } from "../core/clock";
+import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { CatalogModel } from "../catalog";
 import type { Env } from "../env";
 import { GatewayError } from "../http/errors";

@@ -1,4 +1,4 @@
-import { clearTimer, now, setTimer, type Timer } from "../core/clock";
+import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { ChunkSource } from "../routing/first-token";
 
 export interface ClientPipeOptions {

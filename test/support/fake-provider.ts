@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { vi } from "vitest";
 import { builtinCatalog } from "../../src/catalog";
-import { now } from "../../src/core/clock";
+import { timerNow as now } from "../../src/core/clock";
 import type { Outcome } from "../../src/routing/health";
 import type { HealthGate } from "../../src/routing/attempts";
 import type { PlannedAttempt } from "../../src/routing/plan";

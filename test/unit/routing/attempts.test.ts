@@ -75,13 +75,29 @@ describe("runAttempts: retries and fallbacks", () => {
     expect(failed(health)).toEqual([]);
   });
 
+  it("fails over at once when a Retry-After asks for more than the cap, and says when to come back", async () => {
+    fake.script(up(PRIMARY), () => errorResponse(429, "slow down", { "retry-after": "30" }));
+    fake.script(up(FALLBACK), () => okJson());
+    const { run } = attempts([PRIMARY, FALLBACK]);
+    const t0 = clock.now();
+    const served = await run();
+    expect(served.planned.model.id).toBe(FALLBACK);
+    expect(fake.calls.map((c) => [c.model, c.at - t0])).toEqual([[up(PRIMARY), 0], [up(FALLBACK), 0]]);
+    fake.script(up(PRIMARY), () => errorResponse(429, "slow down", { "retry-after": "30" }));
+    const alone = await rejection(attempts([PRIMARY]).run());
+    expect(alone.code).toBe("rate_limited");
+    expect(alone.headers["retry-after"]).toBe("30");
+  });
+
   it("moves to the next model once the retry budget is spent, every failed try counted", async () => {
     fake.script(up(PRIMARY), () => errorResponse(503));
     fake.script(up(FALLBACK), () => okJson());
     const { run, health } = attempts([PRIMARY, FALLBACK], { retries: 1 });
+    const t0 = clock.now();
     const served = await run();
     expect(served.planned.model.id).toBe(FALLBACK);
-    expect(fake.calls.map((c) => c.model)).toEqual([up(PRIMARY), up(PRIMARY), up(FALLBACK)]);
+    // The fallback goes the moment the last retry fails: no pause between providers.
+    expect(fake.calls.map((c) => [c.model, c.at - t0])).toEqual([[up(PRIMARY), 0], [up(PRIMARY), 250], [up(FALLBACK), 250]]);
     expect(failed(health)).toEqual([PRIMARY, PRIMARY]);
     expect(health.reports.at(-1)).toMatchObject({ model: FALLBACK, outcome: { ok: true } });
   });
