@@ -1,3 +1,4 @@
+import { setTimer, timerNow as clockNow } from "../core/clock";
 import {
   RefusedError,
   type BudgetRefusalState, type Hold, type LedgerCall, type RateNeed, type Refusal, type ReserveOptions,
@@ -101,7 +102,7 @@ export class Allowances {
     const t = this.team(team);
     const { maxRequestMs } = opts;
     for (;;) {
-      const now = Date.now();
+      const now = clockNow();
       const missB = budgets.filter((s) => !this.fitsBudget(t, s, amount, now));
       const missR = rates.filter((r) => !this.fitsRate(t, r, now));
       if (missB.length === 0 && missR.length === 0) {
@@ -119,7 +120,7 @@ export class Allowances {
         // be cancelled, so not forever either.
         const call = t.call;
         const until = now + WAIT_FOR_CALL_MS;
-        while (t.call === call && Date.now() < until) await delay(POLL_MS);
+        while (t.call === call && clockNow() < until) await delay(POLL_MS);
         if (t.call === call) t.call = null;
         continue;
       }
@@ -133,7 +134,7 @@ export class Allowances {
       }
       if (refusal) throw new RefusedError(refusal);
       // Take at once, before another request can use the fresh slices.
-      const now2 = Date.now();
+      const now2 = clockNow();
       if (budgets.every((s) => this.fitsBudget(t, s, amount, now2)) && rates.every((r) => this.fitsRate(t, r, now2))) {
         const hold = this.take(t, budgets, amount, rates);
         this.refillAhead(team, t, budgets, amount, rates, now2, opts);
@@ -187,7 +188,7 @@ export class Allowances {
           if (!r.bucket.startsWith("tpm:")) continue;
           const back = r.amount - tokens;
           const cur = t.rates.get(r.bucket);
-          if (cur && cur.until > Date.now()) cur.tokens += back;
+          if (cur && cur.until > clockNow()) cur.tokens += back;
           else t.rateReturns.set(r.bucket, (t.rateReturns.get(r.bucket) ?? 0) + back);
         }
         return this.retireIdle(t, taken);
@@ -197,7 +198,7 @@ export class Allowances {
 
   /** Returns leases whose window is over and whose last request has settled; the call goes under waitUntil. */
   private retireIdle(t: TeamState, slices: readonly Slice[]): Promise<void> | null {
-    const now = Date.now();
+    const now = clockNow();
     let any = false;
     for (const s of slices) {
       if (s.inflight > 0 || s.returned) continue;
@@ -304,7 +305,7 @@ export class Allowances {
     req.rates = rates.map((r) => ({ spec: r.spec, need: r.amount, want: this.want(t, r.spec.bucket, r.amount, now) as number }));
     this.stats.calls++;
     const reply = await this.call(team, req);
-    const at = Date.now();
+    const at = clockNow();
     let refusal: Refusal | null = null;
     reply.budgets.forEach((g, i) => {
       const spec = budgets[i]!;
@@ -376,4 +377,4 @@ export class Allowances {
   }
 }
 
-const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const delay = (ms: number) => new Promise<void>((r) => setTimer(r, ms));

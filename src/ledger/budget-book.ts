@@ -14,7 +14,7 @@ import { big, readBig } from "./schema";
  */
 
 /** How long an isolate may take new reservations from a lease. */
-const LEASE_WINDOW_MS = 10_000;
+export const LEASE_WINDOW_MS = 10_000;
 /** After the window: the longest a request may run (routing's default total timeout) plus the usage flush. */
 const LEASE_TAIL_MS = 300_000 + 30_000;
 const FLUSH_MARGIN_MS = 30_000;

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { timerNow as clockNow } from "../core/clock";
 import type { Env } from "../env";
 import type { AuditPage } from "./audit";
 import { AuditSeal } from "./audit-seal";
@@ -109,7 +110,7 @@ export class Ledger extends DurableObject<Env> {
 
   /** Leases, returns and rate tokens in one transaction. */
   allowances(req: AllowanceRequest): AllowanceReply {
-    const now = Date.now();
+    const now = clockNow();
     return this.ctx.storage.transactionSync(() => {
       for (const s of req.shrink ?? []) this.budgets.shrink(s);
       for (const r of req.returns ?? []) this.budgets.giveBack(r, now);
@@ -122,12 +123,12 @@ export class Ledger extends DurableObject<Env> {
   }
 
   budgetStates(specs: BudgetSpec[]): BudgetState[] {
-    const now = Date.now();
+    const now = clockNow();
     return this.ctx.storage.transactionSync(() => specs.map((s) => this.budgets.state(s, now)));
   }
 
   rateStates(specs: RateSpec[]): { bucket: string; capacity: number; remaining: number; reset_ms: number }[] {
-    const now = Date.now();
+    const now = clockNow();
     return specs.map((s) => ({ bucket: s.bucket, capacity: s.capacity, ...this.rates.peek(s, now) }));
   }
 

@@ -1,3 +1,4 @@
+import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { CatalogModel } from "../catalog";
 import type { Env } from "../env";
 import { TIMEOUTS, upstreamTimeouts } from "../core/time-limits";
@@ -134,7 +135,7 @@ type TryResult = { served: Served; waiting?: { reader: ReadableStreamDefaultRead
  * and other 4xx end the request with the provider's reason.
  */
 export function runAttempts(input: AttemptsInput): Promise<Served> {
-  const started = input.started ?? Date.now();
+  const started = input.started ?? now();
   const settings = input.timeouts ?? {};
   const defaults = upstreamTimeouts(input.env);
   const own = input.gatewayTimeouts ?? settings;
@@ -179,7 +180,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
     if (decision === "retry") {
       lastFailedTry.set(planned.provider.id, attemptStart);
       const delay = retryDelay(triesHere + 1, error.retryAfterMs, random);
-      if (delay !== null && budget > 0 && Date.now() + delay < deadline) {
+      if (delay !== null && budget > 0 && now() + delay < deadline) {
         budget--;
         triesHere++;
         if (!(await pause(delay, input.clientSignal))) {
@@ -209,7 +210,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
         next();
         continue;
       }
-      const since = Date.now() - (lastFailedTry.get(planned.provider.id) ?? -Infinity);
+      const since = now() - (lastFailedTry.get(planned.provider.id) ?? -Infinity);
       if (since < MIN_SPACING_MS && !(await pause(MIN_SPACING_MS - since, input.clientSignal))) {
         last = cancelled(planned);
         break;
@@ -221,13 +222,13 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
         continue;
       }
       const probe = admission === "probe";
-      const remaining = deadline - Date.now();
+      const remaining = deadline - now();
       if (remaining <= 0) {
         if (probe) input.health?.release(planned);
         last = { error: new AttemptError(0, `no answer within the total time limit of ${deadline - started} ms`, "timeout"), kind: null, planned };
         break;
       }
-      const attemptStart = Date.now();
+      const attemptStart = now();
       const early = input.stream && input.earlyCommit === true && i >= openAIFrom;
       const t = effectiveTimeouts(settings, own, planned.model, defaults);
       const result = await tryOnce(input, planned, t, loweredBy(t, timeoutsFor(own, planned.model, defaults)), remaining, probe, early);
@@ -239,7 +240,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
 
   const reportServed = (won: Won) => {
     won.reported = true;
-    input.health?.report(won.planned, { ok: true, probe: won.probe, latencyMs: Date.now() - won.attemptStart });
+    input.health?.report(won.planned, { ok: true, probe: won.probe, latencyMs: now() - won.attemptStart });
   };
 
   /**
@@ -276,7 +277,7 @@ export function runAttempts(input: AttemptsInput): Promise<Served> {
       const entry = input.log.at(-1)!;
       entry.ok = false;
       entry.error = error.message;
-      entry.latency_ms = Date.now() - won.attemptStart;
+      entry.latency_ms = now() - won.attemptStart;
       if (!(await afterFailure({ error, kind: null }, won.planned, won.attemptStart, won.probe))) throw finalError();
       const after = await loop();
       probeUntilToken(after);
@@ -314,7 +315,7 @@ async function tryOnce(
 ): Promise<TryResult> {
   const providerId = planned.provider.id;
   const resolved = resolveProvider(input.env, planned.provider) as ResolvedProvider;
-  const t0 = Date.now();
+  const t0 = now();
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(new AttemptError(0, "client disconnected", "cancelled"));
   input.clientSignal?.addEventListener("abort", onClientAbort);
@@ -327,7 +328,7 @@ async function tryOnce(
     input.clientSignal?.removeEventListener("abort", onClientAbort);
   };
   const note = (status: number, ok: boolean, error?: string) =>
-    input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: Date.now() - t0 });
+    input.log.push({ provider: providerId, model: planned.model.id, status, ok, error, latency_ms: now() - t0 });
   // From the first token the stream's idle timer watches the provider; the total limit still applies.
   const tokenArrived = () => limit.set(t0 + remaining, `stream exceeded the total time limit of ${t.total} ms`, "total");
   const endpoint = input.endpointFor?.(planned) ?? input.endpoint;
@@ -396,7 +397,7 @@ class Deadline {
   private name: TimeoutName = "total";
   private at = Infinity;
   private due = Infinity;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: Timer | null = null;
 
   constructor(private readonly expire: (name: TimeoutName) => void) {}
 
@@ -408,20 +409,20 @@ class Deadline {
   }
 
   clear(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) clearTimer(this.timer);
     this.timer = null;
     this.at = this.due = Infinity;
   }
 
   private arm(at: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) clearTimer(this.timer);
     this.due = at;
-    this.timer = setTimeout(() => {
+    this.timer = setTimer(() => {
       this.timer = null;
       this.due = Infinity;
-      if (Date.now() >= this.at) this.expire(this.name);
+      if (now() >= this.at) this.expire(this.name);
       else if (this.at !== Infinity) this.arm(this.at);
-    }, Math.max(0, at - Date.now()));
+    }, Math.max(0, at - now()));
   }
 }
 

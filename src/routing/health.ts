@@ -113,7 +113,7 @@ export interface Outcome {
 }
 
 /** Records an outcome here at once and queues it for the shared picture. */
-function reportOutcome(env: Env, waitUntil: WaitUntil | undefined, provider: string, model: string, o: Outcome): void {
+export function reportOutcome(env: Env, waitUntil: WaitUntil | undefined, provider: string, model: string, o: Outcome): void {
   const key = healthKey(provider, model);
   const at = clockNow();
   const r: HealthReport = { key, at, ok: o.ok, probe: o.probe };

@@ -1,3 +1,4 @@
+import { clearTimer, setTimer } from "../core/clock";
 import type { AttemptError, FailureKind } from "../core/errors";
 
 /**
@@ -86,12 +87,12 @@ export function pause(ms: number, signal: AbortSignal | undefined): Promise<bool
   if (signal?.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
-      clearTimeout(t);
+      clearTimer(t);
       signal?.removeEventListener("abort", onAbort);
       resolve(ok);
     };
     const onAbort = () => done(false);
-    const t = setTimeout(() => done(true), ms);
+    const t = setTimer(() => done(true), ms);
     signal?.addEventListener("abort", onAbort);
   });
 }

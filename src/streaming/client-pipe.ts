@@ -1,3 +1,4 @@
+import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { ChunkSource } from "./first-token";
 
 export interface ClientPipeOptions {
@@ -42,8 +43,8 @@ const WRITE_AHEAD = 64 * 1024;
 export class ClientPipe {
   idleFired = false;
   gone = false;
-  private lastChunkAt = Date.now();
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastChunkAt = now();
+  private timer: Timer | null = null;
   private ahead = 0;
   private lastWrite: Promise<void> = Promise.resolve();
   private ended = false;
@@ -55,7 +56,7 @@ export class ClientPipe {
 
   /** A chunk came from the provider: the idle clock starts again. */
   chunkArrived(): void {
-    this.lastChunkAt = Date.now();
+    this.lastChunkAt = now();
   }
 
   /** Queues bytes for the client; false once the client is gone. */
@@ -92,7 +93,7 @@ export class ClientPipe {
    */
   async end(): Promise<void> {
     this.ended = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) clearTimer(this.timer);
     await this.lastWrite;
     if (!this.gone) await this.o.writer.close().catch(() => {});
   }
@@ -106,8 +107,8 @@ export class ClientPipe {
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      const quiet = Date.now() - this.lastChunkAt;
+    this.timer = setTimer(() => {
+      const quiet = now() - this.lastChunkAt;
       if (quiet >= this.o.idleMs && this.o.reader.live !== false) {
         this.idleFired = true;
         this.o.abortUpstream(`no data for ${this.o.idleMs} ms`);

@@ -1,3 +1,4 @@
+import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { ChunkSource } from "./first-token";
 
 /**
@@ -19,12 +20,12 @@ export interface ChunkWatch {
 
 /** The reader's chunks, watched for silence; the reader is released when the consumer stops. */
 export async function* watchedChunks(reader: ChunkSource, watch: ChunkWatch): AsyncGenerator<Uint8Array> {
-  let last = Date.now();
+  let last = now();
   let first = true;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: Timer | null = null;
   const arm = (ms: number) => {
-    timer = setTimeout(() => {
-      const quiet = Date.now() - last;
+    timer = setTimer(() => {
+      const quiet = now() - last;
       // Before the first token, the first-token limit watches the provider (routing/first-token.ts).
       if (quiet >= watch.idleMs && reader.live !== false) watch.onIdle();
       else arm(Math.max(1, watch.idleMs - quiet));
@@ -35,7 +36,7 @@ export async function* watchedChunks(reader: ChunkSource, watch: ChunkWatch): As
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
-      last = Date.now();
+      last = now();
       if (first) {
         first = false;
         watch.onFirstChunk?.();
@@ -43,7 +44,7 @@ export async function* watchedChunks(reader: ChunkSource, watch: ChunkWatch): As
       yield value;
     }
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimer(timer);
     reader.cancel().catch(() => {});
   }
 }

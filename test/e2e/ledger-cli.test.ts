@@ -34,8 +34,12 @@ beforeAll(async () => {
     expect(r.status).toBe(200);
     await r.text();
   }
-  // Usage is written within the batch window (100 ms).
-  await new Promise((r) => setTimeout(r, 500));
+  // Usage is written in batches: wait until the ledger has all three.
+  for (const until = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 50))) {
+    const u = await fetch(`${gateway.url}/v1/usage`, { headers: { authorization: `Bearer ${key}` } });
+    if (u.ok && ((await u.json()) as { totals: { requests: number } }).totals.requests === 3) break;
+    if (Date.now() > until) throw new Error("usage of the three requests never recorded");
+  }
 });
 
 afterAll(async () => {

@@ -28,8 +28,7 @@ describe("retries and failover", () => {
     const c = await calls(tag);
     expect(c.map((x) => x.model)).toEqual([P, P]);
     expect(gaps(c)[0]).toBeGreaterThanOrEqual(990);
-    // Waited what was asked, not a backoff on top of it.
-    expect(gaps(c)[0]).toBeLessThan(2_000);
+    // That it waits what was asked and no more is measured on a moved clock (test/unit/routing/attempts.test.ts).
   });
 
   it("429 without Retry-After: exponential backoff with jitter, never faster than 4 a second", async () => {
@@ -40,10 +39,9 @@ describe("retries and failover", () => {
     const g = gaps(await calls(tag));
     expect(g).toHaveLength(2);
     // first retry after 250–400 ms, second after 400–800 ms (the jitter's bounds are unit-tested on retryDelay;
-    // here: never sooner than the backoff, and not the 4 s cap)
+    // here: never sooner than the backoff; the exact waits are measured on a moved clock in test/unit/routing/attempts.test.ts)
     expect(g[0]).toBeGreaterThanOrEqual(245);
     expect(g[1]).toBeGreaterThanOrEqual(395);
-    expect(g[0]! + g[1]!).toBeLessThan(4_000);
   });
 
   it("429 with a Retry-After past the cap: fails over at once, or answers 429 when nothing else can serve", async () => {
@@ -54,7 +52,7 @@ describe("retries and failover", () => {
     expect(r.headers.get("x-switchyard-model")).toBe(FALLBACK);
     const c = await calls(tag);
     expect(c.map((x) => x.model)).toEqual([P, F]);
-    expect(gaps(c)[0]).toBeLessThan(5_000); // not the 30 s asked for
+    // Not the 30 s asked for: the wait past the cap is covered on a moved clock (test/unit/routing/attempts.test.ts).
 
     const tag2 = uniqueTag("r429only");
     const alone = await timedChat(k.key, { model: PRIMARY, messages: userMsg(`[[tag=${tag2};status=429;retry_after=30;error_message=slow down]]`) });
@@ -62,7 +60,6 @@ describe("retries and failover", () => {
     expect(alone.r.headers.get("retry-after")).toBe("30");
     expect(JSON.parse(alone.text).error.message).toBe("openai: slow down");
     expect((await calls(tag2)).length).toBe(1);
-    expect(alone.ms).toBeLessThan(5_000);
   });
 
   it("500 once: retried on the same model, which answers", async () => {
@@ -91,7 +88,7 @@ describe("retries and failover", () => {
     const g = gaps(c);
     expect(g[0]).toBeGreaterThanOrEqual(245);
     expect(g[1]).toBeGreaterThanOrEqual(395);
-    expect(g[2]).toBeLessThan(800); // failover is immediate: a third retry would wait at least 800 ms
+    // Failover right after the last retry is covered on a moved clock (test/unit/routing/attempts.test.ts).
     const gen = await eventually(() => generationOf(k.key, r.headers.get("x-request-id")!));
     expect(gen.status).toBe("ok");
     expect(gen.model).toBe(FALLBACK);

@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setClock } from "../../src/core/clock";
 import { healthKey } from "../../src/routing/circuit";
-import { chat, eventually, sleep, uniqueTag, upstreamLog, userMsg } from "./helpers";
+import { chat, eventually, uniqueTag, upstreamLog, userMsg } from "./helpers";
 import { teamWithPolicy } from "./routing-helpers";
 
 /*
@@ -131,8 +131,8 @@ describe("limits a client lowers, and hanging up, never count against the provid
     expect(r.status).toBe(200);
     const reader = r.body!.getReader();
     await reader.read();
-    // The provider has sent everything by now; the gateway waits on this client with 64 KB on their way.
-    await sleep(400);
+    // The gateway takes the provider's whole answer while this client reads nothing more: it waits on the client.
+    await eventually(async () => (await upstreamLog(tag)).some((e) => e.completed));
     let text = "";
     const decoder = new TextDecoder();
     for (let c = await reader.read(); !c.done; c = await reader.read()) text += decoder.decode(c.value, { stream: true });

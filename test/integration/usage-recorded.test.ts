@@ -8,7 +8,7 @@ describe("usage is recorded", () => {
   it("for a request not streamed", async () => {
     const k = await newTeamKey();
     const tag = uniqueTag("rec-ns");
-    const r = await chat(k.key, { model: "openai/gpt-4o-mini", user: "alice", messages: userMsg(`[[tag=${tag};pt=40;ct=9;cached=8]]`) });
+    const r = await chat(k.key, { model: "openai/gpt-4o-mini", user: "alice", messages: userMsg(`[[tag=${tag};pt=40;ct=9;cached=8;first_delay=30]]`) });
     expect(r.status).toBe(200);
     const id = r.headers.get("x-request-id")!;
     const g = await eventually(() => generationOf(k.key, id));
@@ -30,8 +30,10 @@ describe("usage is recorded", () => {
       ...counts,
     });
     expect(g.attempts).toEqual([{ provider: "openai", model: "openai/gpt-4o-mini", status: 200, ok: true, latency_ms: expect.any(Number) }]);
-    expect(g.latency_ms).toBeGreaterThanOrEqual(0);
-    expect(g.ttfb_ms).toBeGreaterThanOrEqual(0);
+    // The provider waited 30 ms before answering: both times include that wait, the first byte within the whole.
+    expect(g.ttfb_ms).toBeGreaterThanOrEqual(30);
+    expect(g.latency_ms).toBeGreaterThanOrEqual(g.ttfb_ms);
+    expect(g.attempts[0].latency_ms).toBeGreaterThanOrEqual(30);
     expect(Date.parse(g.created_at)).toBeGreaterThan(Date.now() - 60_000);
 
     const u = await usageOf(k.key);
@@ -56,7 +58,6 @@ describe("usage is recorded", () => {
     const k = await newTeamKey();
     const tag = uniqueTag("rec-abort");
     const ac = new AbortController();
-    const started = Date.now();
     const r = await SELF.fetch("http://gateway/v1/chat/completions", {
       method: "POST",
       headers: { authorization: `Bearer ${k.key}`, "content-type": "application/json" },
@@ -66,8 +67,14 @@ describe("usage is recorded", () => {
     expect(r.status).toBe(200);
     const id = r.headers.get("x-request-id")!;
     const reader = r.body!.getReader();
-    const first = await reader.read();
-    expect(first.done).toBe(false);
+    // Read until some of the answer's text has come, so there is text to bill.
+    const dec = new TextDecoder();
+    let seen = "";
+    while (!/"content":"[^"]/.test(seen)) {
+      const c = await reader.read();
+      expect(c.done).toBe(false);
+      seen += dec.decode(c.value, { stream: true });
+    }
     ac.abort();
     await reader.cancel().catch(() => {});
 
@@ -75,7 +82,7 @@ describe("usage is recorded", () => {
     expect(g).toMatchObject({ status: "cancelled", cancelled: true, streamed: true, estimated: true });
     // Billed at least its prompt (estimated from the body sent) and the text streamed before the cancel.
     expect(g.prompt_tokens).toBeGreaterThan(0);
-    expect(g.completion_tokens).toBeGreaterThanOrEqual(0);
+    expect(g.completion_tokens).toBeGreaterThan(0);
     expect(g.cost_exact).toBe(expectedCost("openai/gpt-4o-mini", { prompt: g.prompt_tokens, completion: g.completion_tokens }));
     expect(g.attempts).toEqual([
       { provider: "openai", model: "openai/gpt-4o-mini", status: 200, ok: true, error: "client disconnected", latency_ms: expect.any(Number) },
@@ -87,7 +94,6 @@ describe("usage is recorded", () => {
       return log[0]?.closed_at ? log : null;
     });
     expect(up!.completed).toBe(false);
-    expect(up!.closed_at! - started).toBeLessThan(1500);
 
     // Billed for what was produced, and counted.
     const u = await usageOf(k.key);
@@ -121,7 +127,7 @@ describe("usage is recorded", () => {
     expect(g).toMatchObject({ status: "cut", estimated: true, cancelled: false, streamed: true });
     // Billed at least its prompt (estimated from the body sent) and the text streamed before the cancel.
     expect(g.prompt_tokens).toBeGreaterThan(0);
-    expect(g.completion_tokens).toBeGreaterThanOrEqual(0);
+    expect(g.completion_tokens).toBeGreaterThan(0);
     expect(g.cost_exact).toBe(expectedCost("openai/gpt-4o-mini", { prompt: g.prompt_tokens, completion: g.completion_tokens }));
     expect(g.attempts[0].error).toBe(err.error.message);
     const u = await usageOf(k.key);

@@ -8,7 +8,7 @@ import {
   isDoneEvent,
   isWellFormedEvent,
   usageMember,
-} from "../../src/streaming/sse-bytes";
+} from "../../../src/streaming/sse-bytes";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 /** Runs a byte-level function over a whole buffer. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { builtinCatalog } from "../../src/catalog";
-import { mergeConfig } from "../../src/catalog/config";
-import { adapterFor } from "../../src/providers/registry";
-import { describeConfigError, GatewayConfig } from "../../src/catalog/config-schema";
-import { costOf, usdToSubunits } from "../../src/ledger/cost";
-import { plainDecimal } from "../../src/core/decimal";
+import { builtinCatalog } from "../../../src/catalog";
+import { mergeConfig } from "../../../src/catalog/config";
+import { adapterFor } from "../../../src/providers/registry";
+import { describeConfigError, GatewayConfig } from "../../../src/catalog/config-schema";
+import { costOf, usdToSubunits } from "../../../src/ledger/cost";
+import { plainDecimal } from "../../../src/core/decimal";
 
 const provider = { id: "acme", base_url: "https://llm.acme.example/v1", api_key_secret: "ACME_API_KEY" };
 const model = { id: "acme/llama-70b", context_length: 131072, pricing: { prompt: "0.0000006", completion: "0.0000008" } };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seamTrim } from "../../src/streaming/continuable-stream";
+import { seamTrim } from "../../../src/streaming/continuable-stream";
 
 describe("the seam of a continued answer", () => {
   it("drops leading whitespace the client already has, and nothing else", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { scrubSecrets } from "../../src/providers/secrets";
+import { scrubSecrets } from "../../../src/providers/secrets";
 
 describe("scrubSecrets", () => {
   it("takes out configured keys and anything shaped like a credential, and leaves ordinary text alone", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nestedDeeperThan } from "../../src/http/body";
+import { nestedDeeperThan } from "../../../src/http/body";
 
 describe("nestedDeeperThan", () => {
   const nest = (n: number) => "[".repeat(n) + "]".repeat(n);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { BUILTIN_MODELS } from "../../src/catalog/builtin";
-import type { ModelPricing } from "../../src/catalog/types";
-import { costOf, formatUsd, subunitPricing, toSafeSubunits, usdNumber, usdToSubunits, type TokenCounts } from "../../src/ledger/cost";
+import { BUILTIN_MODELS } from "../../../src/catalog/builtin";
+import type { ModelPricing } from "../../../src/catalog/types";
+import { costOf, formatUsd, subunitPricing, toSafeSubunits, usdNumber, usdToSubunits, type TokenCounts } from "../../../src/ledger/cost";
 
 const tokens = (t: Partial<TokenCounts>): TokenCounts => ({
   prompt_tokens: 0,

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { BUILTIN_MODELS, BUILTIN_PROVIDERS } from "../../src/catalog/builtin";
-import type { ModelPricing } from "../../src/catalog/types";
+import { BUILTIN_MODELS, BUILTIN_PROVIDERS } from "../../../src/catalog/builtin";
+import type { ModelPricing } from "../../../src/catalog/types";
 
 const PRICE = /^\d+(\.\d+)?$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pumpOpenAIStream, type PassthroughOptions, type PassthroughResult } from "../../src/streaming/pump-openai";
+import { pumpOpenAIStream, type PassthroughOptions, type PassthroughResult } from "../../../src/streaming/pump-openai";
 
 const enc = new TextEncoder();
 
@@ -133,9 +133,7 @@ describe("pumpOpenAIStream", () => {
   });
 
   it("aborts an upstream that goes silent past the idle limit", async () => {
-    const t0 = Date.now();
     const { out, result, aborts } = await pump(upstream(BODY.slice(0, 2), "open"), { idleMs: 100 });
-    expect(Date.now() - t0).toBeLessThan(2_000);
     expect(aborts).toEqual(["no data for 100 ms"]);
     expect(result.end).toBe("idle");
     expect(out).toContain('"code":504');

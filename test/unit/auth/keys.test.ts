@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { displayPrefix, generateKey, generateKeyId, hashKey, KEY_PREFIX, kvKeyName, looksLikeKey } from "../../src/auth/keys";
-import { presentedKey } from "../../src/auth/middleware";
+import { displayPrefix, generateKey, generateKeyId, hashKey, KEY_PREFIX, kvKeyName, looksLikeKey } from "../../../src/auth/keys";
+import { presentedKey } from "../../../src/auth/middleware";
 
 describe("API keys", () => {
   it("are sk-sy- and 43 base64url characters (32 random bytes)", () => {

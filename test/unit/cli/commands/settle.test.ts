@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { settleNewest } from "../../cli/commands/settle";
+import { settleNewest } from "../../../../cli/commands/settle";
 
 type V = { version: number };
 

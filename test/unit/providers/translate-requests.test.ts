@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { anthropicToOpenAIRequest, openAIToAnthropicMessage } from "../../src/formats/translate-anthropic-openai";
-import { anthropicMessageToOpenAIChoice, openAIToAnthropicRequest } from "../../src/formats/translate-openai-anthropic";
-import { geminiToOpenAIChoice, openAIToGeminiRequest, SKIP_THOUGHT_SIGNATURE } from "../../src/formats/translate-openai-gemini";
-import { anthropicUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../../src/formats/usage-formats";
+import { anthropicToOpenAIRequest, openAIToAnthropicMessage } from "../../../src/formats/translate-anthropic-openai";
+import { anthropicMessageToOpenAIChoice, openAIToAnthropicRequest } from "../../../src/formats/translate-openai-anthropic";
+import { geminiToOpenAIChoice, openAIToGeminiRequest, SKIP_THOUGHT_SIGNATURE } from "../../../src/formats/translate-openai-gemini";
+import { anthropicUsageFromTokens, tokensFromAnthropicUsage, tokensFromGeminiUsage } from "../../../src/formats/usage-formats";
 
 const target = { upstreamModel: "claude-x", maxOutput: 8192, stream: false };
 

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { CatalogModel, ProviderInfo } from "../../src/catalog/types";
-import { GatewayError } from "../../src/core/errors";
-import type { GatewayRequest } from "../../src/core/request";
-import { dropUnsupported, excludeUnsupported } from "../../src/providers/capabilities";
-import { builtinCatalog } from "../../src/catalog";
-import { encodeOpenAIStream } from "../../src/streaming/encode-openai";
-import { StreamState, type PivotChunk } from "../../src/streaming/pivot";
-import { sseEvents, type SseEvent } from "../../src/streaming/sse-parse";
-import { decodeAnthropicStream } from "../../src/streaming/decode-anthropic";
-import { decodeGeminiStream } from "../../src/streaming/decode-gemini";
-import { decodeOpenAIStream } from "../../src/streaming/decode-openai";
-import { encodeAnthropicStream } from "../../src/streaming/encode-anthropic";
+import type { CatalogModel, ProviderInfo } from "../../../src/catalog/types";
+import { GatewayError } from "../../../src/core/errors";
+import type { GatewayRequest } from "../../../src/core/request";
+import { dropUnsupported, excludeUnsupported } from "../../../src/providers/capabilities";
+import { builtinCatalog } from "../../../src/catalog";
+import { encodeOpenAIStream } from "../../../src/streaming/encode-openai";
+import { StreamState, type PivotChunk } from "../../../src/streaming/pivot";
+import { sseEvents, type SseEvent } from "../../../src/streaming/sse-parse";
+import { decodeAnthropicStream } from "../../../src/streaming/decode-anthropic";
+import { decodeGeminiStream } from "../../../src/streaming/decode-gemini";
+import { decodeOpenAIStream } from "../../../src/streaming/decode-openai";
+import { encodeAnthropicStream } from "../../../src/streaming/encode-anthropic";
 
 const enc = new TextEncoder();
 async function* bytes(...parts: string[]) {
