@@ -63,7 +63,7 @@ describe("switchyard CLI against a running gateway", () => {
     const revokedAt = Date.now();
     let status = 0;
     let body: { error?: { code: string; message: string } } = {};
-    while (Date.now() - revokedAt < 3_000) {
+    while (Date.now() - revokedAt < 15_000) {
       const r = await chat(created.key);
       status = r.status;
       body = (await r.json()) as typeof body;
@@ -72,7 +72,9 @@ describe("switchyard CLI against a running gateway", () => {
     }
     expect(status).toBe(401);
     expect(body.error).toMatchObject({ code: "unauthorized", message: "this API key has been revoked" });
-    expect(Date.now() - revokedAt).toBeLessThan(2_500); // KEY_CACHE_TTL_SECONDS=1, plus polling
+    // KEY_CACHE_TTL_SECONDS is 1 here: revoked within that, plus polling and what a busy machine adds; never
+    // as long as a cache without expiry would keep it.
+    expect(Date.now() - revokedAt).toBeLessThan(12_000);
 
     const keys = JSON.parse(await ok(["keys", "list", "--team", TEAM, "--json"])) as { keyId: string; revokedAt: string | null }[];
     expect(keys).toHaveLength(1);

