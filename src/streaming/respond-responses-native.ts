@@ -3,12 +3,11 @@ import type { UsageStatus } from "../ledger/event";
 import { tokensFromResponsesUsage } from "../formats/usage-formats";
 import { responsesUsage } from "../formats/translate-responses";
 import { TIMEOUTS } from "../core/time-limits";
-import type { ChunkSource } from "./first-token";
-import { ClientPipe } from "./client-pipe";
+import { FORWARD, pumpEvents, type ClientPipeOptions } from "./client-pipe";
 import { answerText, estimateTokens, tokensOfBytes } from "./estimate";
 import type { StreamEnd } from "./pump-openai";
 import { readAnswerJson, servedHeaders, type ResponderContext } from "./responder";
-import { concatBytes, dataJson, eventEnd, indexOfBytes } from "./sse-bytes";
+import { dataJson, indexOfBytes } from "./sse-bytes";
 
 /*
  * A Responses request passed through to a provider's own Responses API (providers/responses-native.ts): the
@@ -85,13 +84,7 @@ interface FinalEventData {
   response: Record<string, unknown>;
 }
 
-interface PumpOptions {
-  reader: ChunkSource;
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-  idleMs: number;
-  abortUpstream(reason: string): void;
-  onFirstChunk(): void;
-  onClientSlow(): void;
+interface PumpOptions extends ClientPipeOptions {
   /** The final event, rewritten, given its data and the text bytes streamed before it. */
   finalEvent(data: FinalEventData, textBytes: number): Uint8Array;
   /** The error event that ends a stream that did not finish. */
@@ -102,71 +95,46 @@ interface PumpOptions {
 /** Forwards a Responses SSE stream event by event; only the final event is parsed and rewritten. */
 async function pumpResponsesStream(o: PumpOptions): Promise<PumpResult> {
   const result: PumpResult = { end: "cut", final: null, textBytes: 0, events: 0 };
-  const pipe = new ClientPipe(o, () => {
-    result.end = "client_gone";
-    result.error = "client disconnected";
-  });
-  let pending: Uint8Array | null = null;
-  let first = true;
-  try {
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+  await pumpEvents(o, {
+    event(buf, pos, end) {
+      const final = isEvent(buf, pos, end, FINAL_EVENTS);
+      if (!final && !isEvent(buf, pos, end, FAILED_EVENTS)) {
+        result.events++;
+        result.textBytes += deltaBytes(buf, pos, end);
+        return FORWARD;
+      }
+      if (!final) {
+        // The provider's own words may quote the credentials it was sent: the client gets them scrubbed.
+        const text = o.scrub(new TextDecoder().decode(buf.subarray(pos, end)));
+        result.error = `the provider sent an error: ${text.slice(0, 300)}`;
+        return { send: encoder.encode(text), stop: "now" };
+      }
       try {
-        chunk = await o.reader.read();
-      } catch (err) {
-        if (result.end !== "client_gone") {
-          result.error = pipe.readFailure(err).message;
-          result.end = pipe.idleFired ? "idle" : "cut";
-        }
-        break;
+        const data = dataJson(buf, pos, end) as FinalEventData;
+        result.final = data.response;
+        const send = o.finalEvent(data, result.textBytes);
+        if (result.end !== "client_gone") result.end = "done";
+        return { send, stop: "now" };
+      } catch {
+        result.error = "the provider's final event is not JSON";
+        return { send: null, stop: "now" };
       }
-      if (chunk.done) break;
-      if (first) {
-        first = false;
-        o.onFirstChunk();
+    },
+    end({ stopped, failure }) {
+      if (stopped) return null;
+      if (failure) {
+        result.error = failure.message;
+        result.end = failure.idle ? "idle" : "cut";
       }
-      pipe.chunkArrived();
-      const buf: Uint8Array = pending ? concatBytes(pending, chunk.value) : chunk.value;
-      let pos = 0;
-      let forwardFrom = 0;
-      let end: number;
-      while ((end = eventEnd(buf, pos)) !== -1) {
-        const final = isEvent(buf, pos, end, FINAL_EVENTS);
-        const failed = !final && isEvent(buf, pos, end, FAILED_EVENTS);
-        if (!final && !failed) {
-          result.events++;
-          result.textBytes += deltaBytes(buf, pos, end);
-          pos = end;
-          continue;
-        }
-        if (pos > forwardFrom && !(await pipe.write(buf.subarray(forwardFrom, pos)))) return result;
-        if (failed) {
-          // The provider's own words may quote the credentials it was sent: the client gets them scrubbed.
-          const text = o.scrub(new TextDecoder().decode(buf.subarray(pos, end)));
-          result.error = `the provider sent an error: ${text.slice(0, 300)}`;
-          await pipe.write(encoder.encode(text));
-          return result;
-        }
-        try {
-          const data = dataJson(buf, pos, end) as FinalEventData;
-          result.final = data.response;
-          if (!(await pipe.write(o.finalEvent(data, result.textBytes)))) return result;
-          result.end = "done";
-        } catch {
-          result.error = "the provider's final event is not JSON";
-        }
-        return result;
-      }
-      if (pos > forwardFrom && !(await pipe.write(buf.subarray(forwardFrom, pos)))) return result;
-      pending = pos < buf.length ? buf.slice(pos) : null;
-    }
-    if (result.end === "client_gone") return result;
-    result.error ??= "upstream stream ended before the answer finished";
-    await pipe.write(o.errorEvent(result.error, result.events));
-    return result;
-  } finally {
-    await pipe.end();
-  }
+      result.error ??= "upstream stream ended before the answer finished";
+      return o.errorEvent(result.error, result.events);
+    },
+    gone() {
+      result.end = "client_gone";
+      result.error = "client disconnected";
+    },
+  });
+  return result;
 }
 
 async function nativeStream(ctx: ResponderContext): Promise<Response> {

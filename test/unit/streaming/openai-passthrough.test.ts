@@ -104,6 +104,12 @@ describe("pumpOpenAIStream", () => {
     expect(result).toMatchObject({ end: "done", dataEvents: 3, dropped: 0 });
   });
 
+  it("honours a last [DONE] that lacks its blank line, though no finish_reason came", async () => {
+    const { out, result } = await pump(upstream([...BODY.slice(0, 3), USAGE, "data: [DONE]"]));
+    expect(out).toBe(`${FORWARDED.slice(0, 3).join("")}data: {"usage_from_upstream":{"prompt_tokens":5,"completion_tokens":3},"text_bytes":11}\n\n${DONE}`);
+    expect(result).toMatchObject({ end: "done", dataEvents: 3 });
+  });
+
   it("finishes with usage when the upstream ends after its finish_reason without [DONE]", async () => {
     const { out, result } = await pump(upstream([...BODY, USAGE]));
     expect(out.endsWith(`"text_bytes":11}\n\n${DONE}`)).toBe(true);
