@@ -43,7 +43,7 @@ const WRITE_AHEAD = 64 * 1024;
  * so memory stays flat however long the stream and however slow the client. A write that fails means the
  * client is gone: the upstream call is aborted and `onGone` is told, once.
  */
-class ClientPipe {
+export class ClientPipe {
   idleFired = false;
   gone = false;
   private lastChunkAt = now();

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GatewayError } from "../../../src/core/errors";
-import { AttemptError } from "../../../src/core/errors";
+import { AttemptError, GatewayError } from "../../../src/core/errors";
 import { ClientPipe, readFailure } from "../../../src/streaming/client-pipe";
 import { ManualClock } from "../../support/manual-clock";
 
