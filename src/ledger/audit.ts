@@ -1,7 +1,8 @@
 import { TotalsVerifier, type AuditTotalsPage } from "./audit-totals";
 import type { Attempt } from "./event";
 import { hourBucket } from "./event";
-import { sha256Hex } from "./sha256";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /**
  * The audit chain. Every per-request record gets `hash = SHA-256(previous hash + "\n" + canonical record)`,
@@ -110,6 +111,15 @@ export function canonicalRecord(r: AuditRecord): string {
 }
 
 export type HashFn = (s: string) => string;
+
+/**
+ * SHA-256 of a string's UTF-8 bytes, hex; synchronous, because the ledger hashes its chain inside
+ * `transactionSync`, where `crypto.subtle.digest` (a promise) cannot be awaited. The CLI verifies the same
+ * chain with node:crypto.
+ */
+export function sha256Hex(s: string): string {
+  return bytesToHex(sha256(utf8ToBytes(s)));
+}
 
 export function chainHash(prev: string, record: AuditRecord, hash: HashFn = sha256Hex): string {
   return hash(`${prev}\n${canonicalRecord(record)}`);

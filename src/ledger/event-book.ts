@@ -1,9 +1,8 @@
-import { canonicalJson, chainHash, GENESIS_HASH, type AuditAnchor, type AuditRecord, type ChainLink } from "./audit";
+import { canonicalJson, chainHash, GENESIS_HASH, sha256Hex, type AuditAnchor, type AuditRecord, type ChainLink } from "./audit";
 import type { AuditTotalsPage, BudgetSpendRow, RollupRow } from "./audit-totals";
 import type { UsageEvent, UsageGroup, UsageGroupRow, UsageQuery, UsageTotalsRow } from "./event";
 import { hourBucket } from "./event";
 import { getMeta, setMeta } from "./schema";
-import { sha256Hex } from "./sha256";
 
 /**
  * The Ledger's per-request records and hourly rollups: recording (idempotent by request id, chained for
