@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
-import { costOf, toSafeSubunits, type TokenCounts } from "../ledger/cost";
+import { addTokens, costOf, tokenColumns, toSafeSubunits, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import { recordUsage } from "../ledger/batcher";
 import { capLogged, declaresTools, holdRequest, promptTokenBound, worstCaseCost } from "./request-hold";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
@@ -42,8 +42,6 @@ interface UpstreamBody {
   bytes: number | null;
 }
 
-const NOTHING_SERVED: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
-
 /**
  * The path every chat request takes once parsed, whatever its format: plan the attempts, try them in order,
  * and hand the provider's answer to the responder for (client format, provider format), which finishes the
@@ -79,11 +77,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     streamed: greq.stream,
     cancelled: false,
     estimated: false,
-    prompt_tokens: 0,
-    completion_tokens: 0,
-    cached_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
+    ...ZERO_TOKENS,
     cost: 0,
     ttfb_ms: null,
     latency_ms: 0,
@@ -230,7 +224,7 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     bill: (counted: TokenCounts, estimated: boolean) => {
       // A stream committed early whose first token never came (every candidate failed before it) was never
       // served: its attempts are failures, and failures are not billed.
-      const tokens = served.chunks.failed ? NOTHING_SERVED : counted;
+      const tokens = served.chunks.failed ? ZERO_TOKENS : counted;
       // The served attempt, as it is now: a stream committed early may have switched to a fallback.
       const cost = costOf(tokens, served.planned.model.pricing);
       Object.assign(event, tokens, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
@@ -241,22 +235,16 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     completion,
     continuation,
     billSegments: (parts) => {
-      const totals: TokenCounts = { ...NOTHING_SERVED };
+      const totals: TokenCounts = { ...ZERO_TOKENS };
       let cost = 0n;
       let estimated = false;
       for (const p of parts) {
         const c = costOf(p.tokens, p.planned.model.pricing);
         cost += c;
         estimated ||= p.estimated;
-        const t = p.tokens;
-        totals.prompt_tokens += t.prompt_tokens;
-        totals.completion_tokens += t.completion_tokens;
-        totals.cached_tokens += t.cached_tokens;
-        totals.cache_write_tokens += t.cache_write_tokens;
-        totals.reasoning_tokens += t.reasoning_tokens;
+        addTokens(totals, p.tokens);
         const attempt = event.attempts[p.attempt];
-        const segment = { prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, cached_tokens: t.cached_tokens, cache_write_tokens: t.cache_write_tokens, reasoning_tokens: t.reasoning_tokens };
-        if (attempt) attempt.segment = { ...segment, cost: toSafeSubunits(c), estimated: p.estimated };
+        if (attempt) attempt.segment = { ...tokenColumns(p.tokens), cost: toSafeSubunits(c), estimated: p.estimated };
       }
       Object.assign(event, totals, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
       return hold.charged(cost + billAbandonedPrompts());

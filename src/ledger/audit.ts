@@ -1,4 +1,5 @@
 import { TotalsVerifier, type AuditTotalsPage } from "./audit-totals";
+import type { TokenColumns } from "./cost";
 import type { Attempt } from "./event";
 import { hourBucket } from "./event";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -15,7 +16,7 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 export const GENESIS_HASH = "0".repeat(64);
 
 /** The hashed fields of one record: what the ledger stores, prices resolved to integer picodollars. */
-export interface AuditRecord {
+export interface AuditRecord extends TokenColumns {
   seq: number;
   id: string;
   created_at: number;
@@ -28,11 +29,6 @@ export interface AuditRecord {
   streamed: boolean;
   cancelled: boolean;
   estimated: boolean;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   /** Integer picodollars. */
   cost: number;
   ttfb_ms: number | null;
