@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import type { Env } from "../env";
 import { hashKey, kvKeyName, looksLikeKey, type KeyRecord } from "./keys";
 import { findKeyByHash } from "./queries";
@@ -26,7 +27,7 @@ export async function lookupKey(env: Env, rawKey: string, now = Date.now()): Pro
   const hash = await hashKey(rawKey);
   let entry = cache.get(hash);
   if (!entry || entry.until <= now) {
-    const ttl = Number(env.KEY_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
+    const ttl = envNumber(env, "KEY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000;
     const record = await loadRecord(env, hash);
     if (cache.size >= MAX_ENTRIES) cache.clear();
     entry = { record, until: now + ttl };

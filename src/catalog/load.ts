@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import type { Env } from "../env";
 import { mergeConfig } from "./config";
 import { CONFIG_KV_KEY, GatewayConfig, type StoredConfig } from "./config-schema";
@@ -33,7 +34,7 @@ export async function loadCatalog(env: Env, now = Date.now()): Promise<Catalog> 
 }
 
 async function fetchCatalog(env: Env, now: number): Promise<Catalog> {
-  const ttl = Number(env.CONFIG_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
+  const ttl = envNumber(env, "CONFIG_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000;
   const keep = (catalog: Catalog, version: number) => {
     cached = { catalog, version, until: now + ttl };
     return catalog;

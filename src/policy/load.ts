@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import type { Env } from "../env";
 import { defaultPolicy, PolicyDocument, policyKvKey } from "./schema";
 
@@ -34,7 +35,7 @@ export async function loadPolicy(env: Env, team: string, now = Date.now()): Prom
     inflight.set(team, p);
   }
   const loaded = await p;
-  const ttl = Number(env.POLICY_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
+  const ttl = envNumber(env, "POLICY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000;
   cache.set(team, { loaded, until: now + ttl });
   return loaded;
 }
