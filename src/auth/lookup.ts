@@ -1,3 +1,5 @@
+import { envNumber } from "../core/env-number";
+import { TtlCache } from "../core/ttl-cache";
 import type { Env } from "../env";
 import { hashKey, kvKeyName, looksLikeKey, type KeyRecord } from "./keys";
 import { findKeyByHash } from "./queries";
@@ -9,30 +11,15 @@ import { findKeyByHash } from "./queries";
  */
 const DEFAULT_TTL_S = 20;
 const KV_CACHE_TTL_S = 30;
-/** Bound on remembered lookups per isolate, hits and misses together. */
-const MAX_ENTRIES = 10_000;
-
-interface CacheEntry {
-  record: KeyRecord | null;
-  until: number;
-}
-
-const cache = new Map<string, CacheEntry>();
+/** Lookups by key hash, misses (null) included; bound on remembered lookups per isolate, hits and misses together. */
+const cache = new TtlCache<string, KeyRecord | null>(10_000);
 
 export type KeyCheck = { ok: true; record: KeyRecord } | { ok: false; reason: "unknown" | "revoked" | "expired" };
 
 export async function lookupKey(env: Env, rawKey: string, now = Date.now()): Promise<KeyCheck> {
   if (!looksLikeKey(rawKey)) return { ok: false, reason: "unknown" };
   const hash = await hashKey(rawKey);
-  let entry = cache.get(hash);
-  if (!entry || entry.until <= now) {
-    const ttl = Number(env.KEY_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
-    const record = await loadRecord(env, hash);
-    if (cache.size >= MAX_ENTRIES) cache.clear();
-    entry = { record, until: now + ttl };
-    cache.set(hash, entry);
-  }
-  const record = entry.record;
+  const record = await cache.get(hash, now, () => envNumber(env, "KEY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000, () => loadRecord(env, hash));
   if (!record) return { ok: false, reason: "unknown" };
   if (record.revoked_at !== null && record.revoked_at <= now) return { ok: false, reason: "revoked" };
   if (record.expires_at !== null && record.expires_at <= now) return { ok: false, reason: "expired" };

@@ -1,3 +1,5 @@
+import { envNumber } from "../core/env-number";
+import { TtlCache } from "../core/ttl-cache";
 import type { Env } from "../env";
 import { mergeConfig } from "./config";
 import { CONFIG_KV_KEY, GatewayConfig, type StoredConfig } from "./config-schema";
@@ -12,40 +14,39 @@ import { builtinCatalog, type Catalog } from "./index";
 const DEFAULT_TTL_S = 15;
 const KV_CACHE_TTL_S = 30;
 
-let cached: { catalog: Catalog; version: number; until: number } | null = null;
-let inflight: Promise<Catalog> | null = null;
+interface Loaded {
+  catalog: Catalog;
+  version: number;
+}
+
+/** One entry: the gateway's catalog. */
+const cache = new TtlCache<"gateway", Loaded>(1);
 
 /** The cached catalog while fresh, else null (then await loadCatalog). */
 export function cachedCatalog(now = Date.now()): Catalog | null {
-  return cached && cached.until > now ? cached.catalog : null;
+  return cache.fresh("gateway", now)?.catalog ?? null;
 }
 
 /** The catalog last loaded, fresh or not (the built-in one before any): for what must not wait, such as scrubbing. */
 export function lastCatalog(): Catalog {
-  return cached?.catalog ?? builtinCatalog;
+  return cache.last("gateway")?.catalog ?? builtinCatalog;
 }
 
 export async function loadCatalog(env: Env, now = Date.now()): Promise<Catalog> {
-  const hit = cachedCatalog(now);
-  if (hit) return hit;
-  inflight ??= fetchCatalog(env, now).finally(() => (inflight = null));
-  return inflight;
+  const ttl = () => envNumber(env, "CONFIG_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000;
+  return cachedCatalog(now) ?? (await cache.get("gateway", now, ttl, () => fetchCatalog(env, now))).catalog;
 }
 
-async function fetchCatalog(env: Env, now: number): Promise<Catalog> {
-  const ttl = Number(env.CONFIG_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
-  const keep = (catalog: Catalog, version: number) => {
-    cached = { catalog, version, until: now + ttl };
-    return catalog;
-  };
+async function fetchCatalog(env: Env, now: number): Promise<Loaded> {
+  const last = cache.last("gateway");
   const stored = await env.KV.get<StoredConfig>(CONFIG_KV_KEY, { type: "json", cacheTtl: KV_CACHE_TTL_S });
-  if (!stored) return keep(builtinCatalog, 0);
-  if (cached && cached.version === stored.version) return keep(cached.catalog, stored.version);
+  if (!stored) return { catalog: builtinCatalog, version: 0 };
+  if (last && last.version === stored.version) return last;
   const r = GatewayConfig.safeParse(stored.document);
   if (!r.success) {
     // The CLI validates before pushing; a document that no longer parses is a deploy mismatch: keep the last good one.
     console.error(JSON.stringify({ msg: "stored gateway config does not validate", version: stored.version }));
-    return keep(cached?.catalog ?? builtinCatalog, cached?.version ?? 0);
+    return last ?? { catalog: builtinCatalog, version: 0 };
   }
-  return keep(mergeConfig(builtinCatalog, r.data, stored.pushed_at ?? new Date(now).toISOString().slice(0, 10)), stored.version);
+  return { catalog: mergeConfig(builtinCatalog, r.data, stored.pushed_at ?? new Date(now).toISOString().slice(0, 10)), version: stored.version };
 }

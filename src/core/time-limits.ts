@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { envNumber } from "./env-number";
 
 /**
  * Default time limits (ms), sized for interactive use: a client waiting on a silent provider is better served
@@ -22,13 +23,12 @@ export const TIMEOUTS = {
  * UPSTREAM_IDLE_TIMEOUT_MS or UPSTREAM_TOTAL_TIMEOUT_MS vars say otherwise.
  */
 export function upstreamTimeouts(env: Env): typeof TIMEOUTS {
-  const ms = (v: unknown, dflt: number) => (typeof v === "string" && Number(v) > 0 ? Number(v) : dflt);
-  const firstToken = ms(env.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS, 0);
+  const firstToken = envNumber(env, "UPSTREAM_FIRST_TOKEN_TIMEOUT_MS", 0);
   return {
-    headers: ms(env.UPSTREAM_HEADERS_TIMEOUT_MS, TIMEOUTS.headers),
+    headers: envNumber(env, "UPSTREAM_HEADERS_TIMEOUT_MS", TIMEOUTS.headers),
     first_token: firstToken || TIMEOUTS.first_token,
     first_token_reasoning: firstToken || TIMEOUTS.first_token_reasoning,
-    idle: ms(env.UPSTREAM_IDLE_TIMEOUT_MS, TIMEOUTS.idle),
-    total: ms(env.UPSTREAM_TOTAL_TIMEOUT_MS, TIMEOUTS.total),
+    idle: envNumber(env, "UPSTREAM_IDLE_TIMEOUT_MS", TIMEOUTS.idle),
+    total: envNumber(env, "UPSTREAM_TOTAL_TIMEOUT_MS", TIMEOUTS.total),
   };
 }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { Env } from "../env";
 import type { HonoEnv } from "./app";
+import { envNumber } from "../core/env-number";
 import { GatewayError } from "../core/errors";
 
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -13,15 +14,8 @@ const LINGER_BYTES = 16 * 1024 * 1024;
 /** The deepest nesting of arrays and objects a body may have, in any field (deeper JSON can exhaust stacks). */
 const MAX_JSON_DEPTH = 64;
 
-function maxBodyBytes(env: Env): number {
-  const v = Number(env.MAX_BODY_BYTES);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_BODY_BYTES;
-}
-
-function bodyTimeoutMs(env: Env): number {
-  const v = Number(env.BODY_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_BODY_TIMEOUT_MS;
-}
+const maxBodyBytes = (env: Env) => envNumber(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES);
+const bodyTimeoutMs = (env: Env) => envNumber(env, "BODY_TIMEOUT_MS", DEFAULT_BODY_TIMEOUT_MS);
 
 /** Fails on any invalid sequence (a leading BOM is dropped). Stateless: each decode is a whole body. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

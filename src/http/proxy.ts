@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { now as clockNow } from "../core/clock";
-import { costOf, toSafeSubunits, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
+import { addTokens, costOf, tokenColumns, toSafeSubunits, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import { declaresTools, promptTokenBound, worstCaseCost } from "./request-hold";
 import type { UsageStatus } from "../ledger/event";
 import { bodyBuilderFor } from "../providers/bodies";
@@ -173,15 +173,9 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
         const c = costOf(p.tokens, p.planned.model.pricing);
         cost += c;
         estimated ||= p.estimated;
-        const t = p.tokens;
-        totals.prompt_tokens += t.prompt_tokens;
-        totals.completion_tokens += t.completion_tokens;
-        totals.cached_tokens += t.cached_tokens;
-        totals.cache_write_tokens += t.cache_write_tokens;
-        totals.reasoning_tokens += t.reasoning_tokens;
+        addTokens(totals, p.tokens);
         const attempt = event.attempts[p.attempt];
-        const segment = { prompt_tokens: t.prompt_tokens, completion_tokens: t.completion_tokens, cached_tokens: t.cached_tokens, cache_write_tokens: t.cache_write_tokens, reasoning_tokens: t.reasoning_tokens };
-        if (attempt) attempt.segment = { ...segment, cost: toSafeSubunits(c), estimated: p.estimated };
+        if (attempt) attempt.segment = { ...tokenColumns(p.tokens), cost: toSafeSubunits(c), estimated: p.estimated };
       }
       Object.assign(event, totals, { cost: toSafeSubunits(cost), estimated, estimate_method: estimated ? ESTIMATE_METHOD : null });
       return life.charged(cost + life.billAbandoned());

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import * as z from "zod";
 import type { ExportedEvent } from "../ledger/event-book";
 import { ledgerClient } from "../ledger/client";
+import { TOKEN_FIELDS } from "../ledger/cost";
 import type { HonoEnv } from "./app";
 import { parseWith, readJsonBody } from "./body";
 import { GatewayError } from "../core/errors";
@@ -47,7 +48,7 @@ function exportRecord(e: ExportedEvent, team: string): ExportRecord {
 
 const CSV_COLUMNS = [
   "seq", "id", "created_at", "key_id", "user", "model_requested", "model", "provider", "status", "streamed", "cancelled",
-  "estimated", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_exact",
+  "estimated", ...TOKEN_FIELDS, "cost_exact",
   "latency_ms", "ttfb_ms", "attempts", "hash",
 ] as const;
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import * as z from "zod";
-import { formatUsd, usdNumber } from "../ledger/cost";
+import { formatUsd, tokenColumns, usdNumber } from "../ledger/cost";
 import { budgetSpecs, rateSpecs } from "./request-hold";
 import { loadPolicy } from "../policy/load";
 import { USAGE_GROUPS, type UsageEvent, type UsageGroupRow, type UsageTotalsRow } from "../ledger/event";
@@ -55,11 +55,7 @@ function totalsOut(t: UsageTotalsRow) {
   const sub = BigInt(t.cost_subunits);
   return {
     requests: t.requests,
-    prompt_tokens: t.prompt_tokens,
-    completion_tokens: t.completion_tokens,
-    cached_tokens: t.cached_tokens,
-    cache_write_tokens: t.cache_write_tokens,
-    reasoning_tokens: t.reasoning_tokens,
+    ...tokenColumns(t),
     cost: Number(formatUsd(sub)),
     cost_exact: formatUsd(sub),
   };
@@ -91,7 +87,7 @@ export async function usage(c: Context<HonoEnv>): Promise<Response> {
     group_by: p.group_by,
     totals: totalsOut(r.totals),
     groups: r.groups.map((g: UsageGroupRow) => {
-      const { requests: _r, prompt_tokens: _p, completion_tokens: _c, cached_tokens: _ca, cache_write_tokens: _cw, reasoning_tokens: _re, cost_subunits: _s, ...keys } = g;
+      const keys = Object.fromEntries(p.group_by.map((k) => [k, g[k]]));
       return { ...keys, ...totalsOut(g) };
     }),
   });
@@ -112,11 +108,7 @@ export function generationOut(e: Omit<UsageEvent, "team">, team: string) {
     cancelled: e.cancelled,
     estimated: e.estimated,
     estimate_method: e.estimate_method ?? null,
-    prompt_tokens: e.prompt_tokens,
-    completion_tokens: e.completion_tokens,
-    cached_tokens: e.cached_tokens,
-    cache_write_tokens: e.cache_write_tokens,
-    reasoning_tokens: e.reasoning_tokens,
+    ...tokenColumns(e),
     cost: Number(formatUsd(cost)),
     cost_exact: formatUsd(cost),
     // The provider counted more than the request reserved: `cost` is what budgets were charged (the
@@ -139,13 +131,12 @@ function segmentsOf(e: Omit<UsageEvent, "team">) {
   const parts = e.attempts.filter((a) => a.segment !== undefined);
   if (parts.length === 0) {
     if (e.status === "error") return [];
-    const { prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens } = e;
     const cost = formatUsd(BigInt(e.cost));
-    return [{ provider: e.provider, model: e.model, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost: Number(cost), cost_exact: cost, estimated: e.estimated }];
+    return [{ provider: e.provider, model: e.model, ...tokenColumns(e), cost: Number(cost), cost_exact: cost, estimated: e.estimated }];
   }
   return parts.map(({ provider, model, segment: s }) => {
     const cost = formatUsd(BigInt(s!.cost));
-    return { provider, model, prompt_tokens: s!.prompt_tokens, completion_tokens: s!.completion_tokens, cached_tokens: s!.cached_tokens, cache_write_tokens: s!.cache_write_tokens, reasoning_tokens: s!.reasoning_tokens, cost: Number(cost), cost_exact: cost, estimated: s!.estimated };
+    return { provider, model, ...tokenColumns(s!), cost: Number(cost), cost_exact: cost, estimated: s!.estimated };
   });
 }
 

@@ -1,6 +1,8 @@
 import { GENESIS_HASH, type AuditAnchor, type ChainLink, type SealState } from "./audit";
 import { getMeta, setMeta } from "./schema";
-import { hmacSha256Hex } from "./sha256";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /**
  * The seal on the audit chain: an HMAC, under the Worker secret AUDIT_SIGNING_KEY, of the chain's head and
@@ -104,4 +106,9 @@ export class AuditSeal {
     const value = (k: string) => rows.find((r) => r.key === k)?.value ?? null;
     return { headRaw: value("audit_head"), anchorRaw: value("audit_anchor"), raw: value(SEAL_KEY) };
   }
+}
+
+/** HMAC-SHA-256, hex; synchronous, as the seal is written inside the ledger's `transactionSync`. */
+export function hmacSha256Hex(key: string, message: string): string {
+  return bytesToHex(hmac(sha256, utf8ToBytes(key), utf8ToBytes(message)));
 }

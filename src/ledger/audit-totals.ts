@@ -1,4 +1,5 @@
 import type { AuditAnchor, AuditRecord, Mismatch } from "./audit";
+import { TOKEN_FIELDS, type TokenColumns } from "./cost";
 import { hourBucket } from "./event";
 import { windowOf, type Period } from "./periods";
 
@@ -12,7 +13,7 @@ import { windowOf, type Period } from "./periods";
  * no less than the kept ones. Every budget window's spend must equal the rollups of its window and subject.
  */
 
-export interface RollupRow {
+export interface RollupRow extends TokenColumns {
   hour: string;
   model: string;
   provider: string;
@@ -20,11 +21,6 @@ export interface RollupRow {
   /** "" when the requests named no end user. */
   user_id: string;
   requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   /** Integer picodollars, as a decimal string (sums pass 2^53). */
   cost: string;
 }
@@ -47,7 +43,7 @@ export interface AuditTotalsPage {
   next_cursor: number | null;
 }
 
-const COUNTS = ["requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"] as const;
+const COUNTS = ["requests", ...TOKEN_FIELDS] as const;
 
 interface Sums {
   counts: number[];

@@ -1,7 +1,9 @@
 import { TotalsVerifier, type AuditTotalsPage } from "./audit-totals";
+import type { TokenColumns } from "./cost";
 import type { Attempt } from "./event";
 import { hourBucket } from "./event";
-import { sha256Hex } from "./sha256";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /**
  * The audit chain. Every per-request record gets `hash = SHA-256(previous hash + "\n" + canonical record)`,
@@ -14,7 +16,7 @@ import { sha256Hex } from "./sha256";
 export const GENESIS_HASH = "0".repeat(64);
 
 /** The hashed fields of one record: what the ledger stores, prices resolved to integer picodollars. */
-export interface AuditRecord {
+export interface AuditRecord extends TokenColumns {
   seq: number;
   id: string;
   created_at: number;
@@ -27,11 +29,6 @@ export interface AuditRecord {
   streamed: boolean;
   cancelled: boolean;
   estimated: boolean;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   /** Integer picodollars. */
   cost: number;
   ttfb_ms: number | null;
@@ -110,6 +107,15 @@ export function canonicalRecord(r: AuditRecord): string {
 }
 
 export type HashFn = (s: string) => string;
+
+/**
+ * SHA-256 of a string's UTF-8 bytes, hex; synchronous, because the ledger hashes its chain inside
+ * `transactionSync`, where `crypto.subtle.digest` (a promise) cannot be awaited. The CLI verifies the same
+ * chain with node:crypto.
+ */
+export function sha256Hex(s: string): string {
+  return bytesToHex(sha256(utf8ToBytes(s)));
+}
 
 export function chainHash(prev: string, record: AuditRecord, hash: HashFn = sha256Hex): string {
   return hash(`${prev}\n${canonicalRecord(record)}`);

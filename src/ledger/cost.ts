@@ -8,25 +8,34 @@ import type { ModelPricing } from "../catalog/types";
 const SUBUNIT_DIGITS = 12;
 const SUBUNITS_PER_USD = 10n ** BigInt(SUBUNIT_DIGITS);
 
-export interface TokenCounts {
-  /** Includes cached_tokens and cache_write_tokens, as OpenRouter counts. */
-  prompt_tokens: number;
-  /** Includes reasoning_tokens. */
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
+/**
+ * The token counts every request carries, in the order the ledger stores and reports them: prompt_tokens
+ * includes cached_tokens and cache_write_tokens, completion_tokens includes reasoning_tokens, as OpenRouter
+ * counts. The types, the ledger's SQL (sums, inserts, upserts) and its row mappers are derived from this list.
+ */
+export const TOKEN_FIELDS = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"] as const;
+export type TokenField = (typeof TOKEN_FIELDS)[number];
+/** The five counts alone (a stored row's columns, a usage total). */
+export type TokenColumns = Record<TokenField, number>;
+
+export interface TokenCounts extends TokenColumns {
   /** Anthropic web searches the provider ran (usage.server_tool_use.web_search_requests), when any. */
   web_search_requests?: number;
 }
 
-export const ZERO_TOKENS: TokenCounts = {
-  prompt_tokens: 0,
-  completion_tokens: 0,
-  cached_tokens: 0,
-  cache_write_tokens: 0,
-  reasoning_tokens: 0,
-};
+export const ZERO_TOKENS: Readonly<TokenColumns> = Object.freeze(Object.fromEntries(TOKEN_FIELDS.map((f) => [f, 0])) as TokenColumns);
+
+/** The five counts of `t`, in TOKEN_FIELDS order (anything else it carries left behind). */
+export function tokenColumns(t: TokenColumns): TokenColumns {
+  const out = {} as TokenColumns;
+  for (const f of TOKEN_FIELDS) out[f] = t[f];
+  return out;
+}
+
+/** Adds `t`'s counts into `into`. */
+export function addTokens(into: TokenColumns, t: TokenColumns): void {
+  for (const f of TOKEN_FIELDS) into[f] += t[f];
+}
 
 /** Prices of one catalog entry in picodollars, fallbacks applied. */
 export interface SubunitPricing {

@@ -1,9 +1,9 @@
-import { canonicalJson, chainHash, GENESIS_HASH, type AuditAnchor, type AuditRecord, type ChainLink } from "./audit";
+import { canonicalJson, chainHash, GENESIS_HASH, sha256Hex, type AuditAnchor, type AuditRecord, type ChainLink } from "./audit";
 import type { AuditTotalsPage, BudgetSpendRow, RollupRow } from "./audit-totals";
 import type { UsageEvent, UsageGroup, UsageGroupRow, UsageQuery, UsageTotalsRow } from "./event";
 import { hourBucket } from "./event";
 import { getMeta, setMeta } from "./schema";
-import { sha256Hex } from "./sha256";
+import { TOKEN_FIELDS, tokenColumns, ZERO_TOKENS, type TokenColumns } from "./cost";
 
 /**
  * The Ledger's per-request records and hourly rollups: recording (idempotent by request id, chained for
@@ -19,29 +19,24 @@ const GROUP_COLUMN: Record<UsageGroup, string> = {
   user: "user_id",
 };
 
-const TOTALS_SQL = `COUNT(*) AS n, SUM(requests) AS requests, SUM(prompt_tokens) AS prompt_tokens,
-  SUM(completion_tokens) AS completion_tokens, SUM(cached_tokens) AS cached_tokens,
-  SUM(cache_write_tokens) AS cache_write_tokens, SUM(reasoning_tokens) AS reasoning_tokens,
+const TOTALS_SQL = `COUNT(*) AS n, SUM(requests) AS requests, ${TOKEN_FIELDS.map((f) => `SUM(${f}) AS ${f}`).join(", ")},
   CAST(COALESCE(SUM(cost), 0) AS TEXT) AS cost_subunits`;
 
-export interface EventRow extends Record<string, SqlStorageValue> {
+export interface EventRow extends Record<string, SqlStorageValue>, TokenColumns {
   seq: number;
   id: string;
   created_at: number;
+  hour: string;
   key_id: string;
   user_id: string;
   model_requested: string;
   model: string;
   provider: string;
   status: string;
+  answered: number;
   streamed: number;
   cancelled: number;
   estimated: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   cost: number;
   ttfb_ms: number | null;
   latency_ms: number;
@@ -52,10 +47,10 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   uncapped_cost: number | null;
 }
 
-const SUMMED = ["prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"] as const;
+const SUMMED = [...TOKEN_FIELDS, "cost"] as const;
 
 /** The change one batch makes to one rollup row: its key, the requests and the sums of SUMMED. */
-type RollupDelta = Pick<EventRow, "model" | "provider" | "key_id" | "user_id" | (typeof SUMMED)[number]> & { hour: string; requests: number };
+type RollupDelta = Pick<EventRow, "hour" | "model" | "provider" | "key_id" | "user_id" | (typeof SUMMED)[number]> & { requests: number };
 
 /**
  * A batch's rollup changes, summed per row so that a batch makes one upsert per (hour, model, provider, key,
@@ -66,15 +61,15 @@ class RollupDeltas {
   private readonly rows = new Map<string, RollupDelta>();
   constructor(private readonly write: (d: RollupDelta) => void) {}
 
-  add(hour: string, r: EventRow): void {
-    const k = `${hour}\u0000${r.model}\u0000${r.provider}\u0000${r.key_id}\u0000${r.user_id}`;
+  add(r: EventRow): void {
+    const k = `${r.hour}\u0000${r.model}\u0000${r.provider}\u0000${r.key_id}\u0000${r.user_id}`;
     let d = this.rows.get(k);
     if (d && !SUMMED.every((f) => Number.isSafeInteger(d![f] + r[f]))) {
       this.write(d);
       d = undefined;
     }
     if (!d) {
-      d = { hour, model: r.model, provider: r.provider, key_id: r.key_id, user_id: r.user_id, requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost: 0 };
+      d = { hour: r.hour, model: r.model, provider: r.provider, key_id: r.key_id, user_id: r.user_id, requests: 0, ...ZERO_TOKENS, cost: 0 };
       this.rows.set(k, d);
     }
     d.requests++;
@@ -98,22 +93,23 @@ export interface Recorded {
   leaseUse: Map<string, bigint>;
 }
 
-/** Rows in a JSON array of arrays (one parameter, so a batch of any size is one statement). */
-const INSERT_EVENTS = `INSERT INTO events (seq, id, created_at, hour, key_id, user_id, model_requested, model, provider, status, answered, streamed, cancelled, estimated, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, ttfb_ms, latency_ms, attempts, content_sha256, hash, estimate_method, uncapped_cost)
- SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, value ->> 24, value ->> 25, value ->> 26
+const EVENT_COLUMNS = [
+  "seq", "id", "created_at", "hour", "key_id", "user_id", "model_requested", "model", "provider", "status", "answered", "streamed",
+  "cancelled", "estimated", ...TOKEN_FIELDS, "cost", "ttfb_ms", "latency_ms", "attempts", "content_sha256", "hash", "estimate_method",
+  "uncapped_cost",
+] as const satisfies readonly (keyof EventRow)[];
+
+/** Rows in a JSON array of arrays, in EVENT_COLUMNS order (one parameter, so a batch of any size is one statement). */
+const INSERT_EVENTS = `INSERT INTO events (${EVENT_COLUMNS.join(", ")})
+ SELECT ${EVENT_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")}
  FROM json_each(?)`;
 
-const UPSERT_ROLLUP = `INSERT INTO rollups (hour, model, provider, key_id, user_id, prompt_tokens, completion_tokens,
-   cached_tokens, cache_write_tokens, reasoning_tokens, cost, requests)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
- ON CONFLICT (hour, model, provider, key_id, user_id) DO UPDATE SET
-   requests = requests + excluded.requests,
-   prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-   completion_tokens = completion_tokens + excluded.completion_tokens,
-   cached_tokens = cached_tokens + excluded.cached_tokens,
-   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-   reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-   cost = cost + excluded.cost`;
+const ROLLUP_KEY = ["hour", "model", "provider", "key_id", "user_id"] as const;
+const ROLLUP_COLUMNS = [...ROLLUP_KEY, ...SUMMED, "requests"] as const satisfies readonly (keyof RollupDelta)[];
+const UPSERT_ROLLUP = `INSERT INTO rollups (${ROLLUP_COLUMNS.join(", ")})
+ VALUES (${ROLLUP_COLUMNS.map(() => "?").join(", ")})
+ ON CONFLICT (${ROLLUP_KEY.join(", ")}) DO UPDATE SET
+   ${[...SUMMED, "requests"].map((c) => `${c} = ${c} + excluded.${c}`).join(",\n   ")}`;
 
 export class EventBook {
   private head: ChainLink | null = null;
@@ -146,13 +142,7 @@ export class EventBook {
     let head = this.chainHead();
     const recorded: Recorded = { spend: [], leaseUse: new Map() };
     let inserted = 0;
-    const rollups = new RollupDeltas((d) =>
-      this.sql.exec(
-        UPSERT_ROLLUP,
-        d.hour, d.model, d.provider, d.key_id, d.user_id,
-        d.prompt_tokens, d.completion_tokens, d.cached_tokens, d.cache_write_tokens, d.reasoning_tokens, d.cost, d.requests,
-      ),
-    );
+    const rollups = new RollupDeltas((d) => this.sql.exec(UPSERT_ROLLUP, ...ROLLUP_COLUMNS.map((c) => d[c])));
     // Known ids (a batch sent again after a lost reply) are skipped; one query for the whole batch.
     const known = new Set(
       this.sql
@@ -167,24 +157,23 @@ export class EventBook {
       known.add(e.id);
       const answered = e.status !== "error";
       const hasContent = logContent && (e.prompt != null || e.completion != null);
+      const hour = hourBucket(e.created_at);
       const row: EventRow = {
         seq: head.seq + 1,
         id: e.id,
         created_at: e.created_at,
+        hour,
         key_id: e.key_id,
         user_id: e.user ?? "",
         model_requested: e.model_requested,
         model: e.model,
         provider: e.provider,
         status: e.status,
+        answered: answered ? 1 : 0,
         streamed: e.streamed ? 1 : 0,
         cancelled: e.cancelled ? 1 : 0,
         estimated: e.estimated ? 1 : 0,
-        prompt_tokens: e.prompt_tokens,
-        completion_tokens: e.completion_tokens,
-        cached_tokens: e.cached_tokens,
-        cache_write_tokens: e.cache_write_tokens,
-        reasoning_tokens: e.reasoning_tokens,
+        ...tokenColumns(e),
         cost: answered ? e.cost : 0,
         ttfb_ms: e.ttfb_ms,
         latency_ms: e.latency_ms,
@@ -195,13 +184,7 @@ export class EventBook {
         uncapped_cost: answered ? (e.uncapped_cost ?? null) : null,
       };
       row.hash = chainHash(head.hash, auditRecordOf(row));
-      const hour = hourBucket(e.created_at);
-      rows.push([
-        row.seq, row.id, row.created_at, hour, row.key_id, row.user_id, row.model_requested, row.model, row.provider,
-        row.status, answered ? 1 : 0, row.streamed, row.cancelled, row.estimated, row.prompt_tokens, row.completion_tokens,
-        row.cached_tokens, row.cache_write_tokens, row.reasoning_tokens, row.cost, row.ttfb_ms, row.latency_ms, row.attempts,
-        row.content_sha256, row.hash, row.estimate_method, row.uncapped_cost,
-      ]);
+      rows.push(EVENT_COLUMNS.map((c) => row[c]));
       inserted++;
       head = { seq: row.seq, hash: row.hash };
       if (hasContent) {
@@ -210,7 +193,7 @@ export class EventBook {
       for (const l of e.leases ?? []) recorded.leaseUse.set(l, (recorded.leaseUse.get(l) ?? 0n) + BigInt(row.cost));
       if (!answered) continue;
       recorded.spend.push({ created_at: e.created_at, hour, key_id: e.key_id, user: e.user || null, cost: row.cost });
-      rollups.add(hour, row);
+      rollups.add(row);
     }
     // Any conflict here (the ids are new) fails the batch rather than drop a record.
     if (rows.length > 0) this.sql.exec(INSERT_EVENTS, JSON.stringify(rows));
@@ -354,8 +337,8 @@ export class EventBook {
   auditTotals(cursor: number, limit: number): AuditTotalsPage {
     const rows = this.sql
       .exec(
-        `SELECT rowid AS rid, hour, model, provider, key_id, user_id, requests, prompt_tokens, completion_tokens, cached_tokens,
-           cache_write_tokens, reasoning_tokens, CAST(cost AS TEXT) AS cost FROM rollups WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+        `SELECT rowid AS rid, ${ROLLUP_KEY.join(", ")}, requests, ${TOKEN_FIELDS.join(", ")}, CAST(cost AS TEXT) AS cost
+           FROM rollups WHERE rowid > ? ORDER BY rowid LIMIT ?`,
         cursor, limit,
       )
       .toArray();
@@ -378,15 +361,10 @@ export class EventBook {
 
 function toTotals(r: Record<string, SqlStorageValue>): UsageTotalsRow {
   const n = (v: SqlStorageValue | undefined) => (typeof v === "number" ? v : 0);
-  return {
-    requests: n(r.requests),
-    prompt_tokens: n(r.prompt_tokens),
-    completion_tokens: n(r.completion_tokens),
-    cached_tokens: n(r.cached_tokens),
-    cache_write_tokens: n(r.cache_write_tokens),
-    reasoning_tokens: n(r.reasoning_tokens),
-    cost_subunits: typeof r.cost_subunits === "string" ? r.cost_subunits : "0",
-  };
+  const totals = { requests: n(r.requests) } as UsageTotalsRow;
+  for (const f of TOKEN_FIELDS) totals[f] = n(r[f]);
+  totals.cost_subunits = typeof r.cost_subunits === "string" ? r.cost_subunits : "0";
+  return totals;
 }
 
 /** The hashed form of a stored row; insert() hashes exactly what a later read of the row gives back. */
@@ -404,11 +382,7 @@ function auditRecordOf(r: EventRow): AuditRecord {
     streamed: r.streamed === 1,
     cancelled: r.cancelled === 1,
     estimated: r.estimated === 1,
-    prompt_tokens: r.prompt_tokens,
-    completion_tokens: r.completion_tokens,
-    cached_tokens: r.cached_tokens,
-    cache_write_tokens: r.cache_write_tokens,
-    reasoning_tokens: r.reasoning_tokens,
+    ...tokenColumns(r),
     cost: r.cost,
     ttfb_ms: r.ttfb_ms,
     latency_ms: r.latency_ms,

@@ -1,4 +1,4 @@
-import type { TokenCounts } from "./cost";
+import type { TokenColumns, TokenCounts } from "./cost";
 
 /** One upstream try of a request. Failed attempts are recorded, never billed. */
 export interface Attempt {
@@ -83,13 +83,8 @@ export interface UsageQuery {
 }
 
 /** Token totals plus cost as an exact decimal-string of picodollars (SQLite int64 read as text). */
-export interface UsageTotalsRow {
+export interface UsageTotalsRow extends TokenColumns {
   requests: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
   cost_subunits: string;
 }
 

@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import { DurableObject } from "cloudflare:workers";
 import { timerNow as clockNow } from "../core/clock";
 import type { Env } from "../env";
@@ -195,7 +196,7 @@ export class Ledger extends DurableObject<Env> {
   retention(): RetentionConfig & { watermark: number } {
     const stored = getMeta(this.sql, "retention");
     const fromEnv: RetentionConfig = {
-      days: Number(this.env.LEDGER_RETENTION_DAYS ?? 0) || 0,
+      days: envNumber(this.env, "LEDGER_RETENTION_DAYS", 0),
       require_export: ["on", "true", "1"].includes(String(this.env.LEDGER_EXPORT_REQUIRED ?? "")),
     };
     const cfg = stored ? (JSON.parse(stored) as RetentionConfig) : fromEnv;

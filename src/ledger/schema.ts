@@ -1,6 +1,7 @@
 /**
  * The Ledger's SQLite schema, as numbered steps: a Durable Object created at an older version runs the steps
- * after its stored version, once, inside `blockConcurrencyWhile`.
+ * after its stored version, once, inside `blockConcurrencyWhile`. The steps are history, so their columns are
+ * written out rather than derived from TOKEN_FIELDS: a new count would be a new step.
  */
 export const SCHEMA_STEPS: readonly (readonly string[])[] = [
   // 1: events and hourly rollups

@@ -1,3 +1,5 @@
+import { envNumber } from "../core/env-number";
+import { TtlCache } from "../core/ttl-cache";
 import type { Env } from "../env";
 import { defaultPolicy, PolicyDocument, policyKvKey } from "./schema";
 
@@ -15,28 +17,12 @@ export interface LoadedPolicy {
   policy: PolicyDocument;
 }
 
-interface Entry {
-  loaded: LoadedPolicy;
-  until: number;
-}
-
-const cache = new Map<string, Entry>();
-const inflight = new Map<string, Promise<LoadedPolicy>>();
+const cache = new TtlCache<string, LoadedPolicy>();
 
 export { policyKvKey };
 
 export async function loadPolicy(env: Env, team: string, now = Date.now()): Promise<LoadedPolicy> {
-  const hit = cache.get(team);
-  if (hit && hit.until > now) return hit.loaded;
-  let p = inflight.get(team);
-  if (!p) {
-    p = fetchPolicy(env, team).finally(() => inflight.delete(team));
-    inflight.set(team, p);
-  }
-  const loaded = await p;
-  const ttl = Number(env.POLICY_CACHE_TTL_SECONDS ?? DEFAULT_TTL_S) * 1000;
-  cache.set(team, { loaded, until: now + ttl });
-  return loaded;
+  return cache.fresh(team, now) ?? cache.get(team, now, () => envNumber(env, "POLICY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000, () => fetchPolicy(env, team));
 }
 
 async function fetchPolicy(env: Env, team: string): Promise<LoadedPolicy> {
@@ -47,7 +33,7 @@ async function fetchPolicy(env: Env, team: string): Promise<LoadedPolicy> {
     // The CLI validates before pushing; a document that no longer parses is a deploy mismatch. Fail safe to
     // the last good copy in this isolate, else the default.
     console.error(JSON.stringify({ msg: "stored policy does not validate", team, version: stored.version }));
-    return cache.get(team)?.loaded ?? { version: 0, policy: defaultPolicy(team) };
+    return cache.last(team) ?? { version: 0, policy: defaultPolicy(team) };
   }
   return { version: stored.version, policy: r.data };
 }

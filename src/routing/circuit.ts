@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import type { Env } from "../env";
 /**
  * The circuit breaker of one provider+model, and its latency and throughput moving averages, as a plain
@@ -118,15 +119,11 @@ export function applyReport(rec: CircuitRecord, r: HealthReport, cfg: CircuitCon
 
 /** Circuit settings from the environment (CIRCUIT_FAILURES, CIRCUIT_OPEN_MS), defaults otherwise. */
 export function circuitConfig(env: Pick<Env, "CIRCUIT_FAILURES" | "CIRCUIT_OPEN_MS" | "CIRCUIT_WINDOW_MS">): CircuitConfig {
-  const num = (name: "CIRCUIT_FAILURES" | "CIRCUIT_OPEN_MS" | "CIRCUIT_WINDOW_MS", dflt: number) => {
-    const v = Number(env[name]);
-    return Number.isFinite(v) && v > 0 ? v : dflt;
-  };
-  const openMs = num("CIRCUIT_OPEN_MS", DEFAULT_CIRCUIT.openMs);
+  const openMs = envNumber(env, "CIRCUIT_OPEN_MS", DEFAULT_CIRCUIT.openMs);
   return {
-    failures: num("CIRCUIT_FAILURES", DEFAULT_CIRCUIT.failures),
+    failures: envNumber(env, "CIRCUIT_FAILURES", DEFAULT_CIRCUIT.failures),
     openMs,
     maxOpenMs: Math.max(openMs, DEFAULT_CIRCUIT.maxOpenMs * (openMs / DEFAULT_CIRCUIT.openMs)),
-    windowMs: num("CIRCUIT_WINDOW_MS", DEFAULT_CIRCUIT.windowMs),
+    windowMs: envNumber(env, "CIRCUIT_WINDOW_MS", DEFAULT_CIRCUIT.windowMs),
   };
 }

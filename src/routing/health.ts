@@ -1,3 +1,4 @@
+import { envNumber } from "../core/env-number";
 import { now as clockNow } from "../core/clock";
 import type { Env } from "../env";
 import { healthClient } from "./health-client";
@@ -45,11 +46,6 @@ let pending: HealthReport[] = [];
 let lastSync = 0;
 let syncing: Promise<void> | null = null;
 let flushTimer: Promise<void> | null = null;
-
-function num(env: Env, name: "HEALTH_SYNC_MS" | "HEALTH_PULL_MS", dflt: number): number {
-  const v = Number(env[name]);
-  return Number.isFinite(v) && v >= 0 ? v : dflt;
-}
 
 /** The planner's health lookup, as of `now`. */
 export function healthLookup(now = clockNow()): (provider: string, model: string) => HealthView | undefined {
@@ -140,7 +136,7 @@ type WaitUntil = (p: Promise<unknown>) => void;
  */
 function scheduleFlush(env: Env, waitUntil: WaitUntil): void {
   if (flushTimer || syncing) return;
-  const wait = Math.max(0, lastSync + num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) - Date.now());
+  const wait = Math.max(0, lastSync + envNumber(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS, { min: 0 }) - Date.now());
   flushTimer = new Promise<void>((r) => setTimeout(r, wait)).then(() => {
     flushTimer = null;
     return syncing ? undefined : sync(env, waitUntil);
@@ -154,7 +150,7 @@ function scheduleFlush(env: Env, waitUntil: WaitUntil): void {
  */
 export function refreshHealth(env: Env, waitUntil: WaitUntil, now = Date.now()): void {
   if (!env.HEALTH || syncing || flushTimer) return;
-  const due = pending.length > 0 ? num(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS) : num(env, "HEALTH_PULL_MS", DEFAULT_PULL_MS);
+  const due = pending.length > 0 ? envNumber(env, "HEALTH_SYNC_MS", DEFAULT_SYNC_MS, { min: 0 }) : envNumber(env, "HEALTH_PULL_MS", DEFAULT_PULL_MS, { min: 0 });
   if (now - lastSync < due) return;
   waitUntil(sync(env, waitUntil));
 }

@@ -1,4 +1,4 @@
-import { usdNumber, type TokenCounts } from "../ledger/cost";
+import { usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromOpenAIUsage } from "../formats/openai-usage";
 import { TIMEOUTS } from "../core/time-limits";
@@ -22,7 +22,7 @@ export function usageWithCost(upstream: unknown, tokens: TokenCounts, cost: bigi
 }
 
 function estimated(ctx: ResponderContext, completion: number): TokenCounts {
-  return { prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
+  return { ...ZERO_TOKENS, prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion };
 }
 
 /**

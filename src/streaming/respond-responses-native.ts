@@ -1,4 +1,4 @@
-import { usdNumber, type TokenCounts } from "../ledger/cost";
+import { usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import type { UsageStatus } from "../ledger/event";
 import { tokensFromResponsesUsage } from "../formats/usage-formats";
 import { responsesUsage } from "../formats/translate-responses";
@@ -20,7 +20,7 @@ const encoder = new TextEncoder();
 const STREAM_STATUS: Record<StreamEnd, UsageStatus> = { done: "ok", cut: "cut", idle: "cut", client_gone: "cancelled" };
 
 function estimated(ctx: ResponderContext, completion: number): TokenCounts {
-  return { prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 };
+  return { ...ZERO_TOKENS, prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: completion };
 }
 
 /** The Response's usage as the client sees it: the provider's, plus `cost` in dollars. */

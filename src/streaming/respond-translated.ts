@@ -1,5 +1,5 @@
 import type { WireFormat } from "../catalog/types";
-import { usdNumber, type TokenCounts } from "../ledger/cost";
+import { usdNumber, ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import { tokensFromOpenAIUsage } from "../formats/openai-usage";
 import { openAIToAnthropicMessage } from "../formats/translate-anthropic-openai";
 import type { Json } from "../formats/translate-common";
@@ -41,13 +41,7 @@ export const DECODE: Record<WireFormat, (events: AsyncIterable<SseEvent>, state:
 
 export function billPivot(ctx: ResponderContext, pivot: Pivot): { tokens: TokenCounts; cost: bigint } {
   const msg = pivot.choice.message as Json | undefined;
-  const tokens = pivot.tokens ?? {
-    prompt_tokens: ctx.greq.estimatePromptTokens(),
-    completion_tokens: estimateTokens(answerText(msg)),
-    cached_tokens: 0,
-    cache_write_tokens: 0,
-    reasoning_tokens: 0,
-  };
+  const tokens = pivot.tokens ?? { ...ZERO_TOKENS, prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: estimateTokens(answerText(msg)) };
   return { tokens, cost: ctx.bill(tokens, pivot.tokens === null) };
 }
 

@@ -1,6 +1,6 @@
 import type { WireFormat } from "../catalog/types";
 import type { GatewayRequest } from "../core/request";
-import type { TokenCounts } from "../ledger/cost";
+import { ZERO_TOKENS, type TokenCounts } from "../ledger/cost";
 import type { UsageEvent, UsageStatus } from "../ledger/event";
 import type { Served } from "../routing/attempts";
 import type { Continuation } from "../routing/continue";
@@ -85,7 +85,7 @@ export async function readAnswerJson(ctx: ResponderContext): Promise<Record<stri
     last.ok = false;
     if (err instanceof AttemptError && (err.byClient || err.kind === "cancelled")) {
       last.error = err.message;
-      ctx.bill({ prompt_tokens: ctx.greq.estimatePromptTokens(), completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0 }, true);
+      ctx.bill({ ...ZERO_TOKENS, prompt_tokens: ctx.greq.estimatePromptTokens() }, true);
       ctx.event.cancelled = true;
       void ctx.finish("cancelled");
       throw clientError(err, planned.provider.id, null, planned.model.id);

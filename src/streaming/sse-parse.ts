@@ -1,9 +1,10 @@
+import { createParser } from "eventsource-parser";
 import { clearTimer, setTimer, timerNow as now, type Timer } from "../core/clock";
 import type { ChunkSource } from "./first-token";
 
 /**
  * SSE parsing for the streams the gateway must translate (and so must read): bytes → events. Same-format
- * streams never come here; they pass through as bytes (openai-passthrough.ts, anthropic-passthrough.ts).
+ * streams never come here; they pass through as bytes (sse-bytes.ts, pump-*.ts).
  */
 export interface SseEvent {
   event: string | null;
@@ -49,50 +50,30 @@ export async function* watchedChunks(reader: ChunkSource, watch: ChunkWatch): As
   }
 }
 
-/** Events as they complete; an incomplete last event (no blank line) is still delivered when the stream ends. */
+/**
+ * Events as they complete; an incomplete last event (no blank line) is still delivered when the stream ends.
+ * The parsing is eventsource-parser's (the WHATWG rules: CR, LF or CRLF line ends, comments, a BOM).
+ */
 export async function* sseEvents(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
-  let buf = "";
+  const ready: SseEvent[] = [];
+  const parser = createParser({ onEvent: (m) => ready.push({ event: m.event ?? null, data: m.data }) });
   for await (const chunk of chunks) {
-    buf += decoder.decode(chunk, { stream: true });
-    let sep: RegExpExecArray | null;
-    const boundary = /\r?\n\r?\n/g;
-    let start = 0;
-    while ((sep = boundary.exec(buf)) !== null) {
-      const ev = parseEvent(buf.slice(start, sep.index));
-      start = sep.index + sep[0].length;
-      if (ev) yield ev;
-    }
-    buf = buf.slice(start);
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    if (ready.length === 0) continue;
+    const batch = ready.splice(0);
+    yield* batch;
   }
-  buf += decoder.decode();
-  const ev = parseEvent(buf);
-  if (ev) yield ev;
+  // A blank line ends whatever event the stream was cut inside.
+  parser.feed(`${decoder.decode()}\n\n`);
+  yield* ready;
 }
 
 /** The events of a text that holds whole events only (as a passthrough forwards them). */
 export function eventsIn(text: string): SseEvent[] {
   const out: SseEvent[] = [];
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const ev = parseEvent(block);
-    if (ev) out.push(ev);
-  }
+  createParser({ onEvent: (m) => out.push({ event: m.event ?? null, data: m.data }) }).feed(`${text}\n\n`);
   return out;
-}
-
-function parseEvent(text: string): SseEvent | null {
-  let event: string | null = null;
-  const data: string[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (line === "" || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-  }
-  return data.length === 0 && event === null ? null : { event, data: data.join("\n") };
 }
 
 /** The JSON payload of an event, or undefined when it is not JSON. */

@@ -91,6 +91,22 @@ describe("GET /v1/usage", () => {
     ]);
   });
 
+  it("writes its fields in one fixed order: usage totals and groups, a generation and its segments", async () => {
+    const totals = ["requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact"];
+    const u = await usageOf(k1.key, "group_by=day,model");
+    expect(Object.keys(u.totals)).toEqual(totals);
+    expect(Object.keys(u.groups[0])).toEqual(["day", "model", ...totals]);
+    const g = generations[1]!;
+    expect(Object.keys(g)).toEqual([
+      "id", "team", "key_id", "user", "model", "model_requested", "provider", "status", "streamed", "cancelled", "estimated",
+      "estimate_method", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost",
+      "cost_exact", "capped", "latency_ms", "ttfb_ms", "created_at", "attempts", "segments",
+    ]);
+    expect(Object.keys(g.segments[0])).toEqual([
+      "provider", "model", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "cost_exact", "estimated",
+    ]);
+  });
+
   it("filters by from / to and by key", async () => {
     const none = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, cost: 0, cost_exact: "0.000000000000" };
     expect((await usageOf(k1.key, `from=${today()}&to=${today()}`)).totals).toEqual(sumOf(generations));

@@ -38,6 +38,20 @@ describe("sseEvents", () => {
       { event: null, data: "last" },
     ]);
   });
+
+  it("joins a character split across chunks and a CR split from its LF; a block with no data line is no event", async () => {
+    const snow = enc.encode("data: ☃\r\n");
+    async function* parts() {
+      yield snow.subarray(0, 7);
+      yield snow.subarray(7, snow.length - 1);
+      yield enc.encode("\n\r");
+      yield enc.encode("\nevent: ping\n\ndata: after\r\r");
+    }
+    expect(await collect(sseEvents(parts()))).toEqual([
+      { event: null, data: "☃" },
+      { event: null, data: "after" },
+    ]);
+  });
 });
 
 describe("Anthropic stream → pivot", () => {
