@@ -19,7 +19,7 @@ export type KeyCheck = { ok: true; record: KeyRecord } | { ok: false; reason: "u
 export async function lookupKey(env: Env, rawKey: string, now = Date.now()): Promise<KeyCheck> {
   if (!looksLikeKey(rawKey)) return { ok: false, reason: "unknown" };
   const hash = await hashKey(rawKey);
-  const record = await cache.get(hash, now, () => envNumber(env, "KEY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000, () => loadRecord(env, hash));
+  const record = cache.fresh(hash, now) ?? (await cache.get(hash, now, () => envNumber(env, "KEY_CACHE_TTL_SECONDS", DEFAULT_TTL_S, { min: 0 }) * 1000, () => loadRecord(env, hash)));
   if (!record) return { ok: false, reason: "unknown" };
   if (record.revoked_at !== null && record.revoked_at <= now) return { ok: false, reason: "revoked" };
   if (record.expires_at !== null && record.expires_at <= now) return { ok: false, reason: "expired" };

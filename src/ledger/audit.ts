@@ -3,7 +3,7 @@ import type { TokenColumns } from "./cost";
 import type { Attempt } from "./event";
 import { hourBucket } from "./event";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 /**
  * The audit chain. Every per-request record gets `hash = SHA-256(previous hash + "\n" + canonical record)`,
@@ -113,8 +113,11 @@ export type HashFn = (s: string) => string;
  * `transactionSync`, where `crypto.subtle.digest` (a promise) cannot be awaited. The CLI verifies the same
  * chain with node:crypto.
  */
+const utf8 = new TextEncoder();
+
 export function sha256Hex(s: string): string {
-  return bytesToHex(sha256(utf8ToBytes(s)));
+  // The runtime's encoder, not the library's: it runs once per record on the Ledger's write path.
+  return bytesToHex(sha256(utf8.encode(s)));
 }
 
 export function chainHash(prev: string, record: AuditRecord, hash: HashFn = sha256Hex): string {
