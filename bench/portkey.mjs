@@ -10,8 +10,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { dirname, join } from "node:path";
+import { accepting } from "./proc.mjs";
 
 export const PORTKEY_DEFAULT_DIR = "/tmp/portkey";
 
@@ -25,21 +25,6 @@ export function findPortkey(dir = PORTKEY_DEFAULT_DIR) {
     }
   }
   return null;
-}
-
-function accepting(port, untilMs) {
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), resolve()));
-      s.once("error", () => {
-        s.destroy();
-        if (Date.now() > untilMs) reject(new Error(`Portkey did not listen on :${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
 }
 
 /**
@@ -57,7 +42,7 @@ export async function startPortkey({ dir, port, upstreamBase, onOutput }) {
   let exited = null;
   child.once("exit", (code, signal) => (exited = code ?? signal));
   try {
-    await accepting(port, Date.now() + 20_000);
+    await accepting(port, Date.now() + 20_000, "Portkey", 100);
   } catch (err) {
     child.kill();
     throw exited === null ? err : new Error(`Portkey exited (${exited})`);

@@ -2,6 +2,7 @@
 // starts. Elsewhere these read as null and the report says "n/a".
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 
 let ticksPerSecond = 100;
 try {
@@ -76,4 +77,20 @@ export function sampler(read, everyMs) {
       return samples;
     },
   };
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`; rejects, naming `who`, after `untilMs`. */
+export function accepting(port, untilMs, who, everyMs = 50) {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect({ host: "127.0.0.1", port });
+      s.once("connect", () => (s.destroy(), resolve()));
+      s.once("error", () => {
+        s.destroy();
+        if (Date.now() > untilMs) reject(new Error(`${who} did not listen on :${port}`));
+        else setTimeout(attempt, everyMs);
+      });
+    };
+    attempt();
+  });
 }

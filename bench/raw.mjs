@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { basename, join } from "node:path";
+import { accepting } from "./proc.mjs";
 
 const require = createRequire(import.meta.url);
 /** The workerd binary that Miniflare runs (the `workerd` package, a dependency of wrangler and Miniflare). */
@@ -36,21 +36,6 @@ const config :Workerd.Config = (
 `;
 }
 
-function accepting(port, untilMs) {
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect({ host: "127.0.0.1", port });
-      s.once("connect", () => (s.destroy(), resolve()));
-      s.once("error", () => {
-        s.destroy();
-        if (Date.now() > untilMs) reject(new Error(`workerd did not listen on :${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
 /**
  * Serves the module Worker at `file` on `workerd serve` (config and module copied into `dir`) on `port`.
  * Returns { url, pid, dispose }. `onOutput(stdout, stderr)` receives workerd's output streams.
@@ -65,7 +50,7 @@ export async function serveRaw({ dir, file, port, compatibilityDate, compatibili
   let exited = null;
   child.once("exit", (code, signal) => (exited = code ?? signal));
   try {
-    await accepting(port, Date.now() + 10_000);
+    await accepting(port, Date.now() + 10_000, "workerd");
   } catch (err) {
     child.kill();
     throw exited === null ? err : new Error(`workerd serve exited (${exited})`);
