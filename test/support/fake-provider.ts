@@ -5,6 +5,7 @@ import { timerNow as now } from "../../src/core/clock";
 import type { Outcome } from "../../src/routing/health";
 import type { HealthGate } from "../../src/routing/attempts";
 import type { PlannedAttempt } from "../../src/routing/plan";
+import { ManualClock } from "./manual-clock";
 
 /**
  * The providers of a unit test of the attempt loop: `fetch` answers from a script per upstream model, in the
@@ -119,3 +120,22 @@ export function recordingHealth(admission: "go" | "probe" = "go"): HealthGate & 
 }
 
 export const baseInput = { env, stream: false, bodyFor: (p: PlannedAttempt) => JSON.stringify({ model: p.model.upstream_id, messages: [] }) };
+
+/** The time limits, primary and fallback the attempt-loop tests share. */
+export const LIMITS = { headers: 1_000, first_token: 2_000, idle: 3_000, total: 10_000 };
+export const PRIMARY = "openai/gpt-4o-mini";
+export const FALLBACK = "groq/llama-3.1-8b-instant";
+
+/** A clock the test moves and scripted providers, both installed; `uninstall` puts the runtime's back. */
+export function scriptedWorld(): { clock: ManualClock; fake: FakeProviders; uninstall(): void } {
+  const clock = new ManualClock().install();
+  const fake = new FakeProviders().install();
+  return {
+    clock,
+    fake,
+    uninstall: () => {
+      clock.uninstall();
+      vi.restoreAllMocks();
+    },
+  };
+}

@@ -1,31 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GatewayError } from "../../../src/core/errors";
 import type { Attempt } from "../../../src/ledger/event";
 import type { Env } from "../../../src/env";
 import { upstreamTimeouts } from "../../../src/core/time-limits";
 import { effectiveTimeouts, runAttempts, type AttemptsInput } from "../../../src/routing/attempts";
 import type { PlannedAttempt } from "../../../src/routing/plan";
-import { baseInput, errorResponse, FakeProviders, hang, okJson, openStream, planned, recordingHealth, ROLE, token, DONE } from "../../support/fake-provider";
-import { ManualClock } from "../../support/manual-clock";
+import { baseInput, DONE, errorResponse, FakeProviders, FALLBACK, hang, LIMITS, okJson, openStream, planned, PRIMARY, recordingHealth, ROLE, scriptedWorld, token } from "../../support/fake-provider";
+import type { ManualClock } from "../../support/manual-clock";
 
 /*
  * The attempt loop on a clock the test moves (src/core/clock.ts) and providers it scripts: every wait is
  * measured on that clock, so a busy machine changes nothing.
  */
-const LIMITS = { headers: 1_000, first_token: 2_000, idle: 3_000, total: 10_000 };
-const PRIMARY = "openai/gpt-4o-mini";
-const FALLBACK = "groq/llama-3.1-8b-instant";
 
 let clock: ManualClock;
 let fake: FakeProviders;
-beforeEach(() => {
-  clock = new ManualClock().install();
-  fake = new FakeProviders().install();
-});
-afterEach(() => {
-  clock.uninstall();
-  vi.restoreAllMocks();
-});
+let uninstall: () => void;
+beforeEach(() => ({ clock, fake, uninstall } = scriptedWorld()));
+afterEach(() => uninstall());
 
 function attempts(models: string[], over: Partial<AttemptsInput> = {}) {
   const log: Attempt[] = [];

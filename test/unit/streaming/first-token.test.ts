@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Attempt } from "../../../src/ledger/event";
 import { runAttempts, type AttemptsInput, type Served } from "../../../src/routing/attempts";
 import { awaitFirstToken, FirstTokenGuard, type ChunkSource } from "../../../src/streaming/first-token";
-import { baseInput, FakeProviders, openStream, planned, recordingHealth, ROLE, sse, token, type Answer } from "../../support/fake-provider";
-import { ManualClock } from "../../support/manual-clock";
+import { baseInput, FakeProviders, FALLBACK, LIMITS, openStream, planned, PRIMARY, recordingHealth, ROLE, scriptedWorld, sse, token, type Answer } from "../../support/fake-provider";
+import type { ManualClock } from "../../support/manual-clock";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -49,22 +49,14 @@ describe("awaitFirstToken: a held stream", () => {
  * the role chunk passes at once; if the first token does not follow, the fallback's answer is spliced in
  * behind it.
  */
-const LIMITS = { headers: 1_000, first_token: 2_000, idle: 3_000, total: 10_000 };
-const PRIMARY = "openai/gpt-4o-mini";
-const FALLBACK = "groq/llama-3.1-8b-instant";
 const up = (id: string) => planned(id).model.upstream_id;
 
 describe("FirstTokenGuard: a stream committed before its first token", () => {
   let clock: ManualClock;
   let fake: FakeProviders;
-  beforeEach(() => {
-    clock = new ManualClock().install();
-    fake = new FakeProviders().install();
-  });
-  afterEach(() => {
-    clock.uninstall();
-    vi.restoreAllMocks();
-  });
+  let uninstall: () => void;
+  beforeEach(() => ({ clock, fake, uninstall } = scriptedWorld()));
+  afterEach(() => uninstall());
 
   const streaming = (...events: string[]): Answer => ({ signal }) => {
     const s = openStream(signal);
