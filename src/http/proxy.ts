@@ -80,14 +80,14 @@ export async function proxy(c: Context<HonoEnv>, greq: GatewayRequest): Promise<
     const b = upstreamBody(planned);
     return (b.bytes ??= utf8Length(b.text));
   };
-  // Budgets and rate limits: reserve the worst case of what is sent upstream (402 / 429 if it does not fit),
-  // settle in finish().
   // A cut answer is continued for chat and Messages clients (the continuable stream encodes those two), never
   // for a Responses client.
   const continuable = route.continueOnCut && greq.stream && client === greq.ingress;
   // Each provider was sent its own body: an abandoned attempt's prompt is estimated from that body's bytes.
   const life = new RequestLifecycle(c, started, greq, plan.attempts[0]!, (a) => tokensOfBytes(bodyBytes(a)));
   const { event } = life;
+  // Budgets and rate limits: reserve the worst case of what is sent upstream (402 / 429 if it does not fit),
+  // settled in finish().
   const hold = await life.holdFor(policy, greq, {
     upstream: () => plan.attempts.map((a) => ({ model: a.model, bytes: bodyBytes(a), outputCap: upstreamBody(a).outputCap, tools: upstreamBody(a).tools })),
     // A continuation re-sends the prompt with the answer so far (at most the largest output cap, in tokens) and
